@@ -1,0 +1,120 @@
+//! Errors of the runtime API.
+
+use std::fmt;
+
+use crate::record::TaskRecord;
+use crate::registry::RegistryError;
+
+/// Why [`RuntimeBuilder::start`](crate::RuntimeBuilder::start) failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The registry is invalid: tasks and metadata do not match.
+    #[error(transparent)]
+    Registry(&'static RegistryError),
+}
+
+/// Why a task was not submitted. The input is handed back: nothing is lost.
+#[non_exhaustive]
+pub enum SubmitError<I> {
+    /// The task's queue is full and its `on_full` policy is `reject` (or the call was `try_submit`).
+    Full {
+        /// The task id.
+        task: &'static str,
+        /// The queue's capacity.
+        capacity: u32,
+        /// The input, handed back.
+        input: I,
+    },
+    /// The runtime is shutting down.
+    Closed {
+        /// The task id.
+        task: &'static str,
+        /// The input, handed back.
+        input: I,
+    },
+}
+
+impl<I> SubmitError<I> {
+    /// The task id.
+    pub fn task(&self) -> &'static str {
+        match self {
+            Self::Full { task, .. } | Self::Closed { task, .. } => task,
+        }
+    }
+
+    /// Whether the queue was full.
+    pub fn is_full(&self) -> bool {
+        matches!(self, Self::Full { .. })
+    }
+
+    /// Whether the runtime was shutting down.
+    pub fn is_closed(&self) -> bool {
+        matches!(self, Self::Closed { .. })
+    }
+
+    /// The input that was not submitted.
+    pub fn into_input(self) -> I {
+        match self {
+            Self::Full { input, .. } | Self::Closed { input, .. } => input,
+        }
+    }
+}
+
+impl<I> fmt::Display for SubmitError<I> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Full { task, capacity, .. } => write!(f, "the queue of task `{task}` is full ({capacity} waiting)"),
+            Self::Closed { task, .. } => write!(f, "the runtime is shutting down; task `{task}` was not submitted"),
+        }
+    }
+}
+
+// By hand so that `I` need not be `Debug`.
+impl<I> fmt::Debug for SubmitError<I> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Full { task, capacity, .. } => {
+                f.debug_struct("Full").field("task", task).field("capacity", capacity).finish_non_exhaustive()
+            }
+            Self::Closed { task, .. } => f.debug_struct("Closed").field("task", task).finish_non_exhaustive(),
+        }
+    }
+}
+
+impl<I> std::error::Error for SubmitError<I> {}
+
+/// Shutdown reached its deadline with tasks unfinished; they are all here, inputs included.
+#[derive(Debug)]
+pub struct ShutdownError {
+    pub(crate) unfinished: Vec<TaskRecord>,
+}
+
+impl ShutdownError {
+    /// The tasks that were queued or running at the deadline.
+    pub fn unfinished(&self) -> &[TaskRecord] {
+        &self.unfinished
+    }
+
+    /// Takes the unfinished tasks, for example to store them for the next start.
+    pub fn into_unfinished(self) -> Vec<TaskRecord> {
+        self.unfinished
+    }
+}
+
+impl fmt::Display for ShutdownError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "shutdown deadline passed with {} task(s) unfinished", self.unfinished.len())?;
+        let mut counts: Vec<(&str, usize)> = Vec::new();
+        for record in &self.unfinished {
+            match counts.iter_mut().find(|(task, _)| *task == record.task()) {
+                Some((_, count)) => *count += 1,
+                None => counts.push((record.task(), 1)),
+            }
+        }
+        let listed: Vec<String> = counts.iter().map(|(task, count)| format!("`{task}` ×{count}")).collect();
+        write!(f, ": {}", listed.join(", "))
+    }
+}
+
+impl std::error::Error for ShutdownError {}

@@ -1,0 +1,75 @@
+//! Background tasks for online shops, warm before the first one runs.
+//!
+//! (The tutorial is written in README.md and included here once the API settles.)
+#![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
+
+mod error;
+mod outcome;
+mod pool;
+pub mod queue;
+mod record;
+mod registry;
+mod retry;
+mod runtime;
+mod task;
+
+pub use error::{ShutdownError, StartError, SubmitError};
+pub use outcome::{Completion, Outcome, TaskError};
+pub use pool::PoolStats;
+pub use preheat_macros::{metadata, task};
+pub use preheat_meta as meta;
+pub use record::TaskRecord;
+pub use registry::{Problem, RegisteredTask, Registry, RegistryError};
+pub use runtime::{Runtime, RuntimeBuilder};
+pub use task::{Ctx, Task};
+
+/// Items the macros expand to. Not a public API: it may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use include_dir;
+    pub use linkme;
+
+    pub use crate::registry::{METADATA, MetadataDir, TASKS, TaskEntry};
+
+    /// Splits a task function's return type into output and error.
+    #[diagnostic::on_unimplemented(
+        message = "a `#[task]` function must return `Result<T, E>`, not `{Self}`",
+        label = "expected `Result<YourOutput, YourError>`"
+    )]
+    pub trait TaskResult {
+        /// The success type.
+        type Ok;
+        /// The error type.
+        type Err;
+    }
+
+    impl<T, E> TaskResult for Result<T, E> {
+        type Ok = T;
+        type Err = E;
+    }
+
+    /// The bounds of a task input, with a message that says what to add.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be a task input",
+        label = "a task input must be `Clone + Send + Sync + 'static` and implement `serde::Serialize` and `serde::Deserialize`",
+        note = "add `#[derive(Clone, serde::Serialize, serde::Deserialize)]` to the type"
+    )]
+    pub trait TaskInput: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static {}
+    impl<T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static> TaskInput for T {}
+
+    /// The bounds of a task's `Result<Output, Error>`.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be a task's return type",
+        label = "a task returns `Result<T, E>` where `T: Serialize + Deserialize + Send` and `E: Display + Debug + Send`"
+    )]
+    pub trait TaskReturn {}
+    impl<T, E> TaskReturn for Result<T, E>
+    where
+        T: Send + serde::Serialize + serde::de::DeserializeOwned + 'static,
+        E: std::fmt::Display + std::fmt::Debug + Send + 'static,
+    {
+    }
+
+    pub fn assert_input<T: TaskInput>() {}
+    pub fn assert_result<T: TaskReturn>() {}
+}

@@ -1,0 +1,279 @@
+//! A task's worker pool: pre-warmed workers parked on the task's queue.
+//!
+//! The pool keeps `workers.min` workers for its whole life, grows toward `workers.max` while
+//! jobs wait and nobody is idle, and lets the extra workers go after `workers.idle` without work.
+
+use std::any::Any;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::SeqCst};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+
+use futures_util::FutureExt;
+use preheat_meta::TaskMeta;
+use tokio::runtime::Handle;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use crate::outcome::TaskError;
+use crate::queue::{Job, JobQueue, MemoryQueue};
+use crate::record::TaskRecord;
+use crate::retry::backoff;
+use crate::task::{Ctx, Task};
+
+/// What a pool needs from its runtime.
+pub(crate) struct PoolContext {
+    pub(crate) meta: &'static TaskMeta,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) handle: Handle,
+    /// Each pre-warmed worker sends one message here once it is about to park.
+    pub(crate) ready: Option<mpsc::UnboundedSender<()>>,
+}
+
+/// State shared by all pools of one runtime.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    pub(crate) dead_letters: Mutex<Vec<TaskRecord>>,
+    /// Jobs whose worker was stopped at the shutdown deadline.
+    pub(crate) unfinished: Mutex<Vec<TaskRecord>>,
+}
+
+impl Shared {
+    pub(crate) fn push(list: &Mutex<Vec<TaskRecord>>, record: TaskRecord) {
+        list.lock().unwrap_or_else(PoisonError::into_inner).push(record);
+    }
+
+    pub(crate) fn take(list: &Mutex<Vec<TaskRecord>>) -> Vec<TaskRecord> {
+        std::mem::take(&mut *list.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// A snapshot of a pool.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolStats {
+    /// Whether the pool exists yet (`warmup: lazy` pools are built on first submit).
+    pub built: bool,
+    /// Live workers.
+    pub workers: u32,
+    /// Workers parked, waiting for a job.
+    pub idle: u32,
+    /// Jobs waiting in the queue.
+    pub queued: usize,
+}
+
+/// The type-erased face of a [`Pool`], for the runtime's per-task table.
+pub(crate) trait ErasedPool: Send + Sync {
+    fn as_any(&self) -> &dyn Any;
+    fn stats(&self) -> PoolStats;
+    fn close(&self);
+    fn take_workers(&self) -> JoinSet<()>;
+    /// Takes every job still queued, as records.
+    fn drain_queue(&self) -> Vec<TaskRecord>;
+}
+
+/// The pool of task `T`.
+pub(crate) struct Pool<T: Task> {
+    pub(crate) meta: &'static TaskMeta,
+    pub(crate) queue: Box<dyn JobQueue<T>>,
+    workers: AtomicU32,
+    idle: AtomicU32,
+    closed: AtomicBool,
+    shared: Arc<Shared>,
+    handle: Handle,
+    joins: Mutex<JoinSet<()>>,
+    this: Weak<Pool<T>>,
+}
+
+/// Builds the pool of `T` and spawns its `workers.min` workers. Stored in each `TaskEntry`.
+pub(crate) fn start<T: Task>(context: PoolContext) -> Arc<dyn ErasedPool> {
+    let PoolContext { meta, shared, handle, ready } = context;
+    let pool = Arc::new_cyclic(|this| Pool::<T> {
+        meta,
+        queue: Box::new(MemoryQueue::new(meta.queue.capacity as usize)),
+        workers: AtomicU32::new(meta.workers.min),
+        idle: AtomicU32::new(0),
+        closed: AtomicBool::new(false),
+        shared,
+        handle,
+        joins: Mutex::new(JoinSet::new()),
+        this: this.clone(),
+    });
+    for _ in 0..meta.workers.min {
+        pool.spawn_worker(ready.clone());
+    }
+    pool
+}
+
+impl<T: Task> Pool<T> {
+    /// Called after each successful push: more jobs waiting than workers parked means a backlog,
+    /// so grow.
+    pub(crate) fn after_push(&self) {
+        if self.queue.len() > self.idle.load(SeqCst) as usize {
+            self.try_grow();
+        }
+    }
+
+    /// Adds a worker if the pool is below `workers.max`.
+    pub(crate) fn try_grow(&self) {
+        if self.reserve_worker() {
+            self.spawn_worker(None);
+        }
+    }
+
+    fn reserve_worker(&self) -> bool {
+        let max = self.meta.workers.max();
+        !self.closed.load(SeqCst) && self.workers.fetch_update(SeqCst, SeqCst, |n| (n < max).then_some(n + 1)).is_ok()
+    }
+
+    /// Gives back a worker slot if the pool is above `workers.min`.
+    fn retire_worker(&self) -> bool {
+        let min = self.meta.workers.min;
+        self.workers.fetch_update(SeqCst, SeqCst, |n| (n > min).then(|| n - 1)).is_ok()
+    }
+
+    fn spawn_worker(&self, ready: Option<mpsc::UnboundedSender<()>>) {
+        let Some(pool) = self.this.upgrade() else { return };
+        let mut joins = self.joins.lock().unwrap_or_else(PoisonError::into_inner);
+        // Reap retired workers so the set does not grow over a long life.
+        while joins.try_join_next().is_some() {}
+        joins.spawn_on(pool.work(ready), &self.handle);
+    }
+
+    async fn work(self: Arc<Self>, mut ready: Option<mpsc::UnboundedSender<()>>) {
+        loop {
+            let job = match self.queue.try_pop() {
+                Some(job) => job,
+                None => match self.wait_for_job(&mut ready).await {
+                    Some(job) => job,
+                    None => return,
+                },
+            };
+            self.execute(job).await;
+        }
+    }
+
+    /// Parks until a job comes; `None` when this worker should exit.
+    async fn wait_for_job(&self, ready: &mut Option<mpsc::UnboundedSender<()>>) -> Option<Job<T>> {
+        loop {
+            self.idle.fetch_add(1, SeqCst);
+            if let Some(ready) = ready.take() {
+                let _ = ready.send(());
+            }
+            let surplus = self.workers.load(SeqCst) > self.meta.workers.min;
+            let next = if surplus {
+                tokio::time::timeout(self.meta.workers.idle, self.queue.pop()).await.ok()
+            } else {
+                Some(self.queue.pop().await)
+            };
+            self.idle.fetch_sub(1, SeqCst);
+            match next {
+                Some(job) => return job,
+                None if self.retire_worker() => {
+                    // A job pushed while this worker was leaving counted it as idle and did not
+                    // grow the pool; stay for it. (`idle` dropped before this check, so a push
+                    // after it does not count this worker and grows the pool itself.)
+                    if self.queue.is_empty() || !self.reserve_worker() {
+                        return None;
+                    }
+                }
+                None => {}
+            }
+        }
+    }
+
+    /// Runs a job to its end: attempts with timeout, panic containment and backoff, then the
+    /// outcome to the submitter and, on failure, the job to the dead-letter list.
+    async fn execute(&self, job: Job<T>) {
+        let mut flight = InFlight { pool: self, job: Some(job), attempts: 0 };
+        let retry = &self.meta.retry;
+        let outcome = loop {
+            flight.attempts += 1;
+            let attempt = flight.attempts;
+            let input = flight.input().clone();
+            let run = AssertUnwindSafe(T::run(Ctx::new(T::ID, attempt), input)).catch_unwind();
+            let error = match tokio::time::timeout(self.meta.timeout, run).await {
+                Ok(Ok(Ok(output))) => break Ok(output),
+                Ok(Ok(Err(error))) => TaskError::Failed(error),
+                Ok(Err(panic)) => TaskError::Panicked(panic_message(&*panic)),
+                Err(_) => TaskError::TimedOut(self.meta.timeout),
+            };
+            if attempt >= retry.max_attempts {
+                break Err(error);
+            }
+            let delay = backoff(retry, attempt);
+            tracing::warn!(task = T::ID, attempt, ?delay, %error, "task attempt failed; retrying");
+            tokio::time::sleep(delay).await;
+        };
+        let attempts = flight.attempts;
+        let Some(job) = flight.job.take() else { return };
+        if let Err(error) = &outcome {
+            tracing::error!(task = T::ID, attempts, %error, "task failed for good; moved to the dead-letter list");
+            Shared::push(&self.shared.dead_letters, TaskRecord::new::<T>(job.input, attempts, Some(error.to_string())));
+        }
+        // The submitter may have dropped its `Completion`: that only means nobody waits.
+        let _ = job.reply.send(outcome);
+    }
+}
+
+/// A job held by a worker. If the worker is stopped at the shutdown deadline, dropping this
+/// records the job as unfinished instead of losing it.
+struct InFlight<'a, T: Task> {
+    pool: &'a Pool<T>,
+    job: Option<Job<T>>,
+    attempts: u32,
+}
+
+impl<T: Task> InFlight<'_, T> {
+    fn input(&self) -> &T::Input {
+        match &self.job {
+            Some(job) => &job.input,
+            None => unreachable!("the job is only taken when its run is over"),
+        }
+    }
+}
+
+impl<T: Task> Drop for InFlight<'_, T> {
+    fn drop(&mut self) {
+        if let Some(job) = self.job.take() {
+            Shared::push(&self.pool.shared.unfinished, TaskRecord::new::<T>(job.input, self.attempts, None));
+        }
+    }
+}
+
+impl<T: Task> ErasedPool for Pool<T> {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn stats(&self) -> PoolStats {
+        PoolStats {
+            built: true,
+            workers: self.workers.load(SeqCst),
+            idle: self.idle.load(SeqCst),
+            queued: self.queue.len(),
+        }
+    }
+
+    fn close(&self) {
+        self.closed.store(true, SeqCst);
+        self.queue.close();
+    }
+
+    fn take_workers(&self) -> JoinSet<()> {
+        std::mem::take(&mut *self.joins.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn drain_queue(&self) -> Vec<TaskRecord> {
+        std::iter::from_fn(|| self.queue.try_pop()).map(|job| TaskRecord::new::<T>(job.input, 0, None)).collect()
+    }
+}
+
+fn panic_message(panic: &(dyn Any + Send)) -> String {
+    if let Some(message) = panic.downcast_ref::<&str>() {
+        (*message).to_owned()
+    } else if let Some(message) = panic.downcast_ref::<String>() {
+        message.clone()
+    } else {
+        "panic with a non-string payload".to_owned()
+    }
+}

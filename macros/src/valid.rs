@@ -1,0 +1,62 @@
+//! Semantic checks of a task function, all reported at once.
+
+use syn::{FnArg, ReturnType};
+
+use crate::ast::{TaskFn, is_ctx};
+
+pub(crate) fn check(task: &TaskFn) -> syn::Result<()> {
+    let sig = &task.item.sig;
+    let mut errors: Vec<syn::Error> = Vec::new();
+    let mut error = |tokens: &dyn quote::ToTokens, message: &str| errors.push(syn::Error::new_spanned(tokens, message));
+
+    if let Err(message) = preheat_meta::validate_id(&task.id.value()) {
+        error(&task.id, &message);
+    }
+    if sig.asyncness.is_none() {
+        error(&sig.fn_token, "a task must be an `async fn`; add `async` before `fn`");
+    }
+    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+        error(&sig.generics, "a task cannot be generic: the registry needs one concrete function per id");
+    }
+    if let Some(constness) = &sig.constness {
+        error(constness, "a task cannot be a `const fn`");
+    }
+    if let Some(variadic) = &sig.variadic {
+        error(variadic, "a task cannot be variadic");
+    }
+    for arg in &sig.inputs {
+        if let FnArg::Receiver(receiver) = arg {
+            error(receiver, "a task is a free function, not a method; remove `self`");
+        }
+    }
+    let typed: Vec<_> = sig.inputs.iter().filter(|arg| matches!(arg, FnArg::Typed(_))).collect();
+    if typed.len() > 2 {
+        error(
+            &typed[2],
+            "a task takes at most two arguments, `(ctx: preheat::Ctx, input: YourInput)`; \
+             put several values in one input struct",
+        );
+    }
+    if typed.len() == 2 {
+        if let Some(ctx) = &task.ctx {
+            if !is_ctx(&ctx.ty) {
+                error(&ctx.ty, "the first of two arguments must be the task context, `preheat::Ctx`");
+            }
+        }
+        if let Some(input) = &task.input {
+            if is_ctx(&input.ty) {
+                error(&input.ty, "the context comes first: `(ctx: preheat::Ctx, input: YourInput)`");
+            }
+        }
+    }
+    if let ReturnType::Default = sig.output {
+        error(&sig.ident, "a task must return `Result<T, E>`; add `-> Result<YourOutput, YourError>`");
+    }
+    match errors.into_iter().reduce(|mut all, next| {
+        all.combine(next);
+        all
+    }) {
+        Some(all) => Err(all),
+        None => Ok(()),
+    }
+}

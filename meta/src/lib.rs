@@ -1,0 +1,24 @@
+//! The task metadata schema of [preheat](https://docs.rs/preheat), and its one parser.
+//!
+//! A task's metadata is a YAML document. The `preheat` runtime parses the embedded documents at
+//! start-up and the macros parse the same files at compile time, both through [`parse_file`], so
+//! the two can never disagree about what a document means.
+//!
+//! ```
+//! let yaml = "id: order.timeout_close\ntimeout: 5s\nworkers: { min: 4, max: 16 }\n";
+//! let tasks = preheat_meta::parse_file("meta/order.yaml", yaml).unwrap();
+//! assert_eq!(tasks[0].id, "order.timeout_close");
+//! assert_eq!(tasks[0].workers.min, 4);
+//! assert_eq!(tasks[0].retry.max_attempts, 3); // a default
+//! ```
+#![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
+
+mod error;
+mod graph;
+mod parse;
+mod schema;
+
+pub use error::MetaError;
+pub use graph::find_cycle;
+pub use parse::{parse_file, validate_id};
+pub use schema::{Backoff, OnFull, Queue, Retry, TaskMeta, Warmup, Workers};

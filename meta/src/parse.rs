@@ -1,0 +1,193 @@
+//! Reading YAML documents into [`TaskMeta`] and checking what serde cannot.
+
+use serde::Deserialize;
+
+use crate::{MetaError, TaskMeta};
+
+/// Parses every YAML document of one file (documents are separated by `---`) and checks each.
+///
+/// `file` only names the file in errors. On failure every problem of the file is returned, not
+/// just the first, so that one edit-compile cycle fixes them all.
+pub fn parse_file(file: &str, text: &str) -> Result<Vec<TaskMeta>, Vec<MetaError>> {
+    let mut tasks = Vec::new();
+    let mut errors = Vec::new();
+    for (index, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
+        match TaskMeta::deserialize(document) {
+            Ok(meta) => match check(&meta) {
+                Ok(()) => tasks.push(meta),
+                Err(problems) => errors.extend(problems.into_iter().map(|(field, message)| MetaError {
+                    file: file.to_owned(),
+                    location: None,
+                    task: Some(meta.id.clone()),
+                    field: field.map(str::to_owned),
+                    message,
+                })),
+            },
+            Err(error) => errors.push(yaml_error(file, text, index, &error)),
+        }
+        // After a syntax error the parser cannot find the next document reliably.
+        if errors.last().is_some_and(|e| e.task.is_none() && e.location.is_some()) {
+            break;
+        }
+    }
+    if errors.is_empty() { Ok(tasks) } else { Err(errors) }
+}
+
+/// Checks a task id: non-empty, only `a-z`, `0-9`, `_`, `.` and `-`.
+pub fn validate_id(id: &str) -> Result<(), String> {
+    if id.is_empty() {
+        return Err("task id is empty; use `domain.action`, for example `order.timeout_close`".into());
+    }
+    match id.chars().find(|c| !matches!(c, 'a'..='z' | '0'..='9' | '_' | '.' | '-')) {
+        Some(bad) => {
+            Err(format!("task id `{id}` contains `{bad}`; ids use only lowercase letters, digits, `_`, `.` and `-`"))
+        }
+        None => Ok(()),
+    }
+}
+
+/// The rules the schema's types cannot express, as `(field, message)` pairs.
+fn check(meta: &TaskMeta) -> Result<(), Vec<(Option<&'static str>, String)>> {
+    let mut problems = Vec::new();
+    if let Err(message) = validate_id(&meta.id) {
+        problems.push((Some("id"), message));
+    }
+    let workers = &meta.workers;
+    if workers.max() == 0 {
+        problems.push((Some("workers.max"), "must be at least 1, or no task could ever run".into()));
+    } else if workers.min > workers.max() {
+        problems.push((
+            Some("workers.min"),
+            format!("`min` ({}) is greater than `max` ({}); raise `max` or lower `min`", workers.min, workers.max()),
+        ));
+    }
+    if meta.queue.capacity == 0 {
+        problems.push((Some("queue.capacity"), "must be at least 1".into()));
+    }
+    if meta.retry.max_attempts == 0 {
+        problems.push((Some("retry.max_attempts"), "must be at least 1 (the first attempt counts)".into()));
+    }
+    if meta.retry.backoff.base > meta.retry.backoff.max {
+        problems.push((Some("retry.backoff.base"), "is greater than `retry.backoff.max`".into()));
+    }
+    if meta.timeout.is_zero() {
+        problems.push((Some("timeout"), "must be greater than zero".into()));
+    }
+    if meta.upstream.iter().any(|up| *up == meta.id) {
+        problems.push((Some("upstream"), "a task cannot follow itself".into()));
+    }
+    if problems.is_empty() { Ok(()) } else { Err(problems) }
+}
+
+fn yaml_error(file: &str, text: &str, index: usize, error: &serde_yaml::Error) -> MetaError {
+    let location = error.location().map(|l| (l.line(), l.column()));
+    // serde_yaml prefixes the message with the field path (`workers.min: invalid type ...`).
+    let message = error.to_string();
+    let (field, message) = match message.split_once(": ") {
+        Some((path, rest)) if !path.contains(' ') => (Some(path.to_owned()), rest.to_owned()),
+        _ => (None, message),
+    };
+    // The message's own " at line L column C" duplicates `location`.
+    let message = match message.rfind(" at line ") {
+        Some(at) if location.is_some() => message[..at].to_owned(),
+        _ => message,
+    };
+    MetaError { file: file.to_owned(), location, task: document_id(text, index), field, message }
+}
+
+/// The `id` of the `index`-th document, read leniently, to name the task in an error.
+fn document_id(text: &str, index: usize) -> Option<String> {
+    let document = serde_yaml::Deserializer::from_str(text).nth(index)?;
+    let value = serde_yaml::Value::deserialize(document).ok()?;
+    value.get("id")?.as_str().map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::{OnFull, Warmup};
+
+    fn one_error(text: &str) -> MetaError {
+        let mut errors = parse_file("meta/t.yaml", text).expect_err("document should be rejected");
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        errors.remove(0)
+    }
+
+    #[test]
+    fn full_document_parses() {
+        let text = "id: order.timeout_close\ndescription: Close\ntimeout: 5s\n\
+            retry: { max_attempts: 5, backoff: { base: 250ms, max: 1m }, jitter: false }\n\
+            workers: { min: 4, max: 16, idle: 2m }\nqueue: { capacity: 8, on_full: reject }\n\
+            warmup: lazy\nupstream: [order.created]\n";
+        let meta = &parse_file("f", text).unwrap()[0];
+        assert_eq!(meta.timeout, Duration::from_secs(5));
+        assert_eq!(meta.retry.max_attempts, 5);
+        assert_eq!(meta.retry.backoff.base, Duration::from_millis(250));
+        assert_eq!(meta.retry.backoff.max, Duration::from_secs(60));
+        assert!(!meta.retry.jitter);
+        assert_eq!((meta.workers.min, meta.workers.max(), meta.workers.idle), (4, 16, Duration::from_secs(120)));
+        assert_eq!((meta.queue.capacity, meta.queue.on_full), (8, OnFull::Reject));
+        assert_eq!(meta.warmup, Warmup::Lazy);
+        assert_eq!(meta.upstream, ["order.created"]);
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let meta = &parse_file("f", "id: a.b").unwrap()[0];
+        assert_eq!(*meta, TaskMeta::new("a.b"));
+        assert_eq!(meta.workers.max(), 4);
+        let big = &parse_file("f", "id: a.b\nworkers: { min: 9 }").unwrap()[0];
+        assert_eq!(big.workers.max(), 9);
+    }
+
+    #[test]
+    fn several_documents_per_file() {
+        let metas = parse_file("f", "id: a.one\n---\nid: a.two\n").unwrap();
+        assert_eq!(metas.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), ["a.one", "a.two"]);
+    }
+
+    #[test]
+    fn unknown_field_names_task_field_and_line() {
+        let error = one_error("id: a.b\nworkers: { min: 1, mx: 3 }\n");
+        assert_eq!(error.task.as_deref(), Some("a.b"));
+        assert_eq!(error.field.as_deref(), Some("workers"));
+        assert_eq!(error.location.map(|l| l.0), Some(2));
+        assert!(error.message.contains("unknown field `mx`"), "{error}");
+    }
+
+    #[test]
+    fn bad_duration_is_located() {
+        let error = one_error("id: a.b\ntimeout: 5 parsecs\n");
+        assert_eq!(error.field.as_deref(), Some("timeout"));
+        assert_eq!(error.location.map(|l| l.0), Some(2));
+    }
+
+    #[test]
+    fn semantic_rules_report_every_problem() {
+        let errors =
+            parse_file("f", "id: a.b\nworkers: { min: 5, max: 2 }\nqueue: { capacity: 0 }\nretry: { max_attempts: 0 }")
+                .unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_deref().unwrap_or("")).collect();
+        assert_eq!(fields, ["workers.min", "queue.capacity", "retry.max_attempts"]);
+        assert_eq!(
+            errors[0].to_string(),
+            "f: task `a.b`: field `workers.min`: `min` (5) is greater than `max` (2); raise `max` or lower `min`"
+        );
+    }
+
+    #[test]
+    fn bad_ids_are_rejected() {
+        assert!(validate_id("order.timeout_close").is_ok());
+        assert!(validate_id("").is_err());
+        assert!(validate_id("Order.Close").unwrap_err().contains("`O`"));
+        assert_eq!(one_error("id: a b").field.as_deref(), Some("id"));
+    }
+
+    #[test]
+    fn invalid_yaml_is_located() {
+        let error = one_error("id: a.b\nworkers: { min: 1\n");
+        assert!(error.location.is_some(), "{error}");
+    }
+}

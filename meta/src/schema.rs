@@ -1,0 +1,194 @@
+//! The fields of a task's YAML document and their defaults.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Everything the runtime needs to know about one task, as written in its YAML document.
+///
+/// Only `id` is required; every other field has the default documented on it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct TaskMeta {
+    /// The task id, `domain.action` (for example `order.timeout_close`); matches `#[task("...")]`.
+    pub id: String,
+    /// What the task does, for people reading `/tasks` or the logs. Default: empty.
+    #[serde(default)]
+    pub description: String,
+    /// How long one attempt may run before it is cancelled and counted as failed. Default: `30s`.
+    #[serde(default = "default_timeout", with = "humantime_serde")]
+    pub timeout: Duration,
+    /// How often, and how patiently, a failed task is tried again.
+    #[serde(default)]
+    pub retry: Retry,
+    /// The size of the task's worker pool.
+    #[serde(default)]
+    pub workers: Workers,
+    /// The task's bounded queue.
+    #[serde(default)]
+    pub queue: Queue,
+    /// When the pool is built. Default: `eager`.
+    #[serde(default)]
+    pub warmup: Warmup,
+    /// Ids of the tasks this one follows. Default: none.
+    #[serde(default)]
+    pub upstream: Vec<String>,
+}
+
+/// Retry policy: `retry: { max_attempts: 3, backoff: { base: 100ms, max: 10s }, jitter: true }`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Retry {
+    /// Attempts in all, the first included; `1` means never retry. Default: `3`.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// Delay before each retry.
+    #[serde(default)]
+    pub backoff: Backoff,
+    /// Randomise each delay between half and all of its value, so that tasks that failed together
+    /// do not retry together. Default: `true`.
+    #[serde(default = "default_true")]
+    pub jitter: bool,
+}
+
+/// Exponential backoff: the n-th retry waits `base * 2^(n-1)`, never more than `max`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Backoff {
+    /// Delay before the first retry. Default: `100ms`.
+    #[serde(default = "default_backoff_base", with = "humantime_serde")]
+    pub base: Duration,
+    /// Upper bound of any delay. Default: `10s`.
+    #[serde(default = "default_backoff_max", with = "humantime_serde")]
+    pub max: Duration,
+}
+
+/// Worker pool size: `workers: { min: 4, max: 16, idle: 60s }`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Workers {
+    /// Workers spawned when the pool is built and kept for its whole life (the pre-warmed ones).
+    /// Default: `1`.
+    #[serde(default = "default_min_workers")]
+    pub min: u32,
+    /// The pool grows toward this many workers while tasks wait in the queue. Default: `4`, or
+    /// `min` when `min` is larger.
+    #[serde(default)]
+    pub max: Option<u32>,
+    /// A worker above `min` that found no work for this long exits. Default: `60s`.
+    #[serde(default = "default_idle", with = "humantime_serde")]
+    pub idle: Duration,
+}
+
+/// Bounded queue: `queue: { capacity: 1024, on_full: block }`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Queue {
+    /// Tasks that may wait for a worker. Default: `1024`.
+    #[serde(default = "default_capacity")]
+    pub capacity: u32,
+    /// What `submit` does when the queue is full. Default: `block`.
+    #[serde(default)]
+    pub on_full: OnFull,
+}
+
+/// What `submit` does when a task's queue is full.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnFull {
+    /// Wait for room (back-pressure on the caller).
+    #[default]
+    Block,
+    /// Fail at once with an error that names the task and gives the input back.
+    Reject,
+}
+
+/// When a task's worker pool is built.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Warmup {
+    /// During start-up, before the runtime reports ready.
+    #[default]
+    Eager,
+    /// On the first submit, for rarely used tasks that should not hold workers.
+    Lazy,
+}
+
+impl Workers {
+    /// The largest pool size, with its default applied.
+    pub fn max(&self) -> u32 {
+        self.max.unwrap_or(DEFAULT_MAX_WORKERS.max(self.min))
+    }
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Self { max_attempts: default_max_attempts(), backoff: Backoff::default(), jitter: true }
+    }
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self { base: default_backoff_base(), max: default_backoff_max() }
+    }
+}
+
+impl Default for Workers {
+    fn default() -> Self {
+        Self { min: default_min_workers(), max: None, idle: default_idle() }
+    }
+}
+
+impl Default for Queue {
+    fn default() -> Self {
+        Self { capacity: default_capacity(), on_full: OnFull::default() }
+    }
+}
+
+impl TaskMeta {
+    /// Metadata with every default, for the task `id`.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            description: String::new(),
+            timeout: default_timeout(),
+            retry: Retry::default(),
+            workers: Workers::default(),
+            queue: Queue::default(),
+            warmup: Warmup::default(),
+            upstream: Vec::new(),
+        }
+    }
+}
+
+const DEFAULT_MAX_WORKERS: u32 = 4;
+
+fn default_timeout() -> Duration {
+    Duration::from_secs(30)
+}
+fn default_max_attempts() -> u32 {
+    3
+}
+fn default_true() -> bool {
+    true
+}
+fn default_backoff_base() -> Duration {
+    Duration::from_millis(100)
+}
+fn default_backoff_max() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_min_workers() -> u32 {
+    1
+}
+fn default_idle() -> Duration {
+    Duration::from_secs(60)
+}
+fn default_capacity() -> u32 {
+    1024
+}
