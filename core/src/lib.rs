@@ -1,6 +1,5 @@
-//! Background tasks for online shops, warm before the first one runs.
-//!
-//! (The tutorial is written in README.md and included here once the API settles.)
+// The README is the tutorial; including it here runs its examples as doctests.
+#![doc = include_str!("../../README.md")]
 #![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
 
 mod error;

@@ -168,14 +168,10 @@ impl<T: Task> Pool<T> {
             self.idle.fetch_sub(1, SeqCst);
             match next {
                 Some(job) => return job,
-                None if self.retire_worker() => {
-                    // A job pushed while this worker was leaving counted it as idle and did not
-                    // grow the pool; stay for it. (`idle` dropped before this check, so a push
-                    // after it does not count this worker and grows the pool itself.)
-                    if self.queue.is_empty() || !self.reserve_worker() {
-                        return None;
-                    }
-                }
+                // Leave if above `min`. But a job pushed while this worker was leaving counted it
+                // as idle and did not grow the pool: then stay for it. (`idle` dropped before
+                // the check, so a push after it does not count this worker and grows the pool.)
+                None if self.retire_worker() && (self.queue.is_empty() || !self.reserve_worker()) => return None,
                 None => {}
             }
         }

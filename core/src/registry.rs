@@ -99,7 +99,16 @@ impl RegisteredTask {
 }
 
 static GLOBAL: Lazy<Result<Registry, RegistryError>> = Lazy::new(|| {
-    let files = METADATA.iter().flat_map(|dir| {
+    let mut problems = Vec::new();
+    let mut dirs: Vec<&MetadataDir> = Vec::new();
+    for dir in METADATA {
+        if dirs.iter().any(|seen| (seen.crate_name, seen.path) == (dir.crate_name, dir.path)) {
+            problems.push(Problem::MetadataEmbeddedTwice { crate_name: dir.crate_name, path: dir.path });
+        } else {
+            dirs.push(dir);
+        }
+    }
+    let files = dirs.into_iter().flat_map(|dir| {
         let mut files = Vec::new();
         collect_yaml(&dir.dir, &mut files);
         files.into_iter().map(move |file| {
@@ -107,7 +116,6 @@ static GLOBAL: Lazy<Result<Registry, RegistryError>> = Lazy::new(|| {
             (dir.crate_name, name, file.contents_utf8())
         })
     });
-    let mut problems = Vec::new();
     let mut texts = Vec::new();
     for (crate_name, name, text) in files {
         match text {
@@ -286,6 +294,16 @@ pub enum Problem {
     /// A metadata file is invalid.
     #[error("{0}")]
     Metadata(MetaError),
+    /// A crate calls `metadata!` twice for the same directory.
+    #[error(
+        "crate `{crate_name}` embeds its metadata directory `{path}` twice (two `metadata!(\"{path}\")` calls); keep one"
+    )]
+    MetadataEmbeddedTwice {
+        /// The crate.
+        crate_name: &'static str,
+        /// The directory, relative to the crate's Cargo.toml.
+        path: &'static str,
+    },
     /// A `#[task]` function has no metadata document.
     #[error(
         "task `{task}` ({defined_at}) has no metadata: add a document with `id: {task}` to a YAML file in the \
@@ -397,7 +415,11 @@ mod tests {
 
     #[test]
     fn joins_tasks_with_their_metadata() {
-        let files = [file("shop-tasks", "a.yaml", "id: order.close\ntimeout: 5s\n---\nid: stock.reserve\nupstream: [order.close]")];
+        let files = [file(
+            "shop-tasks",
+            "a.yaml",
+            "id: order.close\ntimeout: 5s\n---\nid: stock.reserve\nupstream: [order.close]",
+        )];
         let registry = Registry::build(&[&CLOSE, &RESERVE], &files).unwrap();
         let close = registry.get("order.close").unwrap();
         assert_eq!(close.meta().timeout, std::time::Duration::from_secs(5));
@@ -449,11 +471,17 @@ mod tests {
 
     #[test]
     fn upstream_cycle_is_named() {
-        let files = [file("shop-tasks", "a.yaml", "id: order.close\nupstream: [stock.reserve]\n---\nid: stock.reserve\nupstream: [order.close]")];
+        let files = [file(
+            "shop-tasks",
+            "a.yaml",
+            "id: order.close\nupstream: [stock.reserve]\n---\nid: stock.reserve\nupstream: [order.close]",
+        )];
         let problems = problems(&[&CLOSE, &RESERVE], &files);
         assert_eq!(
             problems,
-            ["tasks follow each other in a cycle: order.close → stock.reserve → order.close; remove one `upstream` edge"]
+            [
+                "tasks follow each other in a cycle: order.close → stock.reserve → order.close; remove one `upstream` edge"
+            ]
         );
     }
 }

@@ -34,20 +34,20 @@ static ATTEMPTS: Lazy<Mutex<HashMap<u64, Vec<Instant>>>> = Lazy::new(Mutex::defa
 static GATES: Lazy<Mutex<HashMap<u64, Arc<Semaphore>>>> = Lazy::new(Mutex::default);
 
 fn gate(key: u64) -> Arc<Semaphore> {
-    GATES.lock().unwrap().entry(key).or_insert_with(|| Arc::new(Semaphore::new(0))).clone()
+    GATES.lock().expect("gates lock").entry(key).or_insert_with(|| Arc::new(Semaphore::new(0))).clone()
 }
 
 fn attempt_times(key: u64) -> Vec<Instant> {
-    ATTEMPTS.lock().unwrap().get(&key).cloned().unwrap_or_default()
+    ATTEMPTS.lock().expect("attempts lock").get(&key).cloned().unwrap_or_default()
 }
 
 async fn script(ctx: Ctx, script: Script) -> Result<u32, String> {
-    ATTEMPTS.lock().unwrap().entry(script.key).or_default().push(Instant::now());
+    ATTEMPTS.lock().expect("attempts lock").entry(script.key).or_default().push(Instant::now());
     if script.sleep_ms > 0 {
         tokio::time::sleep(Duration::from_millis(script.sleep_ms)).await;
     }
     if script.gated {
-        gate(script.key).acquire().await.unwrap().forget();
+        gate(script.key).acquire().await.expect("gates are never closed").forget();
     }
     let attempt = ctx.attempt();
     if attempt <= script.panics {
@@ -135,7 +135,10 @@ async fn exhausted_retries_go_to_the_dead_letter_list() {
     assert_eq!(attempt_times(3).len(), 4);
     let dead = rt.take_dead_letters();
     assert_eq!(dead.len(), 1);
-    assert_eq!((dead[0].task(), dead[0].attempts(), dead[0].error()), ("test.basic", 4, Some("task failed: scripted failure 4")));
+    assert_eq!(
+        (dead[0].task(), dead[0].attempts(), dead[0].error()),
+        ("test.basic", 4, Some("task failed: scripted failure 4"))
+    );
     assert_eq!(dead[0].input::<basic>(), Some(&input));
     assert_eq!(dead[0].input_json().unwrap()["key"], 3);
     assert!(rt.dead_letters().is_empty(), "take empties the list");
@@ -229,7 +232,11 @@ async fn the_pool_grows_under_backlog_and_shrinks_when_idle() {
 async fn eager_pools_are_warm_at_start_and_lazy_pools_wait_for_a_submit() {
     let rt = start().await;
     let eager = stats(&rt, "test.basic");
-    assert_eq!((eager.built, eager.workers, eager.idle, eager.queued), (true, 2, 2, 0), "workers parked before start returned");
+    assert_eq!(
+        (eager.built, eager.workers, eager.idle, eager.queued),
+        (true, 2, 2, 0),
+        "workers parked before start returned"
+    );
     assert!(!stats(&rt, "test.lazy").built);
     assert_eq!(stats(&rt, "test.lazy").workers, 0);
 

@@ -20,7 +20,7 @@ impl TaskFn {
         let id: LitStr = syn::parse2(args.clone()).map_err(|_| {
             let hint = "expected the task id as a string literal: `#[task(\"order.timeout_close\")]`";
             if args.is_empty() {
-                syn::Error::new_spanned(&item.sig.fn_token, hint)
+                syn::Error::new_spanned(item.sig.fn_token, hint)
             } else {
                 syn::Error::new_spanned(&args, hint)
             }

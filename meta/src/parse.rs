@@ -73,7 +73,7 @@ fn check(meta: &TaskMeta) -> Result<(), Vec<(Option<&'static str>, String)>> {
     if meta.timeout.is_zero() {
         problems.push((Some("timeout"), "must be greater than zero".into()));
     }
-    if meta.upstream.iter().any(|up| *up == meta.id) {
+    if meta.upstream.contains(&meta.id) {
         problems.push((Some("upstream"), "a task cannot follow itself".into()));
     }
     if problems.is_empty() { Ok(()) } else { Err(problems) }

@@ -1,0 +1,1 @@
+//! Compile tests of preheat's macros live in `tests/`.
