@@ -40,35 +40,15 @@ pub mod __private {
         type Ok;
         /// The error type.
         type Err;
+        /// Converts into the `Result` (the identity).
+        fn into_result(self) -> Result<Self::Ok, Self::Err>;
     }
 
     impl<T, E> TaskResult for Result<T, E> {
         type Ok = T;
         type Err = E;
+        fn into_result(self) -> Self {
+            self
+        }
     }
-
-    /// The bounds of a task input, with a message that says what to add.
-    #[diagnostic::on_unimplemented(
-        message = "`{Self}` cannot be a task input",
-        label = "a task input must be `Clone + Send + Sync + 'static` and implement `serde::Serialize` and `serde::Deserialize`",
-        note = "add `#[derive(Clone, serde::Serialize, serde::Deserialize)]` to the type"
-    )]
-    pub trait TaskInput: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static {}
-    impl<T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static> TaskInput for T {}
-
-    /// The bounds of a task's `Result<Output, Error>`.
-    #[diagnostic::on_unimplemented(
-        message = "`{Self}` cannot be a task's return type",
-        label = "a task returns `Result<T, E>` where `T: Serialize + Deserialize + Send` and `E: Display + Debug + Send`"
-    )]
-    pub trait TaskReturn {}
-    impl<T, E> TaskReturn for Result<T, E>
-    where
-        T: Send + serde::Serialize + serde::de::DeserializeOwned + 'static,
-        E: std::fmt::Display + std::fmt::Debug + Send + 'static,
-    {
-    }
-
-    pub fn assert_input<T: TaskInput>() {}
-    pub fn assert_result<T: TaskReturn>() {}
 }

@@ -247,7 +247,11 @@ impl Registry {
 
     /// The task with this id.
     pub fn get(&self, id: &str) -> Option<&RegisteredTask> {
-        self.by_id.get(id).map(|&index| &self.tasks[index])
+        self.index_of_id(id).map(|index| &self.tasks[index])
+    }
+
+    pub(crate) fn index_of_id(&self, id: &str) -> Option<usize> {
+        self.by_id.get(id).copied()
     }
 
     pub(crate) fn index_of<T: Task>(&self) -> Option<usize> {

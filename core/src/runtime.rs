@@ -237,7 +237,7 @@ impl Runtime {
 
     /// A snapshot of a task's pool, or `None` if no task has this id.
     pub fn stats(&self, task_id: &str) -> Option<PoolStats> {
-        let index = self.inner.registry.tasks().iter().position(|task| task.id() == task_id)?;
+        let index = self.inner.registry.index_of_id(task_id)?;
         Some(self.inner.pools[index].get().map(|pool| pool.stats()).unwrap_or_default())
     }
 

@@ -20,7 +20,11 @@ impl TaskFn {
         let id: LitStr = syn::parse2(args.clone()).map_err(|_| {
             let hint = "expected the task id as a string literal: `#[task(\"order.timeout_close\")]`";
             if args.is_empty() {
-                syn::Error::new_spanned(item.sig.fn_token, hint)
+                // The call site of an attribute macro is the attribute itself.
+                syn::Error::new(
+                    proc_macro2::Span::call_site(),
+                    "missing task id; write it as a string literal: `#[task(\"order.timeout_close\")]`",
+                )
             } else {
                 syn::Error::new_spanned(&args, hint)
             }

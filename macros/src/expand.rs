@@ -41,11 +41,15 @@ pub(crate) fn task(task: &TaskFn) -> TokenStream {
     };
     // Bound checks spanned on the user's types, so an unsuitable type is reported where it is
     // written rather than inside generated code.
-    let input_check = task.input.as_ref().map(|input| {
-        let ty = &input.ty;
-        quote_spanned!(ty.span()=> ::preheat::__private::assert_input::<#ty>();)
-    });
-    let result_check = quote_spanned!(ret.span()=> ::preheat::__private::assert_result::<#ret>(););
+    let (ok_span, err_span) = result_args(ret).unwrap_or((ret.span(), ret.span()));
+    let output_ty = quote_spanned!(ok_span=> <#ret as ::preheat::__private::TaskResult>::Ok);
+    let error_ty = quote_spanned!(err_span=> <#ret as ::preheat::__private::TaskResult>::Err);
+    let into_result = quote_spanned!(ret.span()=> <#ret as ::preheat::__private::TaskResult>::into_result(result));
+    // Spanned on the return type so that a non-`Result` is reported there, once.
+    let run_ret = quote_spanned!(ret.span()=>
+        impl ::core::future::Future<Output = ::core::result::Result<Self::Output, Self::Error>>
+            + ::core::marker::Send + 'static
+    );
     let doc = format!("Handle of the task `{}`: pass it to `Runtime::submit`.", id.value());
 
     quote! {
@@ -64,25 +68,22 @@ pub(crate) fn task(task: &TaskFn) -> TokenStream {
         impl ::preheat::Task for #name {
             const ID: &'static str = #id;
             type Input = #input_ty;
-            type Output = <#ret as ::preheat::__private::TaskResult>::Ok;
-            type Error = <#ret as ::preheat::__private::TaskResult>::Err;
+            type Output = #output_ty;
+            type Error = #error_ty;
 
             fn run(
                 ctx: ::preheat::Ctx,
                 input: Self::Input,
-            ) -> impl ::core::future::Future<Output = ::core::result::Result<Self::Output, Self::Error>>
-                   + ::core::marker::Send + 'static {
+            ) -> #run_ret {
                 #unused
-                #name::call(#call_args)
+                async move {
+                    let result = #name::call(#call_args).await;
+                    #into_result
+                }
             }
         }
 
         const _: () = {
-            #[allow(clippy::unit_arg)]
-            fn __preheat_checks() {
-                #input_check
-                #result_check
-            }
 
             #[::preheat::__private::linkme::distributed_slice(::preheat::__private::TASKS)]
             #[linkme(crate = ::preheat::__private::linkme)]
@@ -92,5 +93,21 @@ pub(crate) fn task(task: &TaskFn) -> TokenStream {
                 ::core::line!(),
             );
         };
+    }
+}
+
+/// The spans of `T` and `E` when the return type is written `Result<T, E>`.
+fn result_args(ret: &syn::Type) -> Option<(proc_macro2::Span, proc_macro2::Span)> {
+    let syn::Type::Path(path) = ret else { return None };
+    let last = path.path.segments.last()?;
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+    let mut types = args.args.iter().filter_map(|arg| match arg {
+        syn::GenericArgument::Type(ty) => Some(ty.span()),
+        _ => None,
+    });
+    match (types.next(), types.next()) {
+        (Some(ok), Some(err)) => Some((ok, err)),
+        (Some(ok), None) => Some((ok, ret.span())),
+        _ => None,
     }
 }

@@ -37,16 +37,15 @@ pub(crate) fn check(task: &TaskFn) -> syn::Result<()> {
              put several values in one input struct",
         );
     }
-    if typed.len() == 2 {
-        if let Some(ctx) = &task.ctx {
-            if !is_ctx(&ctx.ty) {
-                error(&ctx.ty, "the first of two arguments must be the task context, `preheat::Ctx`");
-            }
-        }
-        if let Some(input) = &task.input {
-            if is_ctx(&input.ty) {
-                error(&input.ty, "the context comes first: `(ctx: preheat::Ctx, input: YourInput)`");
-            }
+    if let (2, Some(ctx), Some(input)) = (typed.len(), &task.ctx, &task.input) {
+        if is_ctx(&input.ty) && !is_ctx(&ctx.ty) {
+            // Swapped arguments are one mistake: report it once, on the context.
+            error(
+                &input.ty,
+                "the context comes first: `(ctx: preheat::Ctx, input: YourInput)`; swap the two arguments",
+            );
+        } else if !is_ctx(&ctx.ty) {
+            error(&ctx.ty, "the first of two arguments must be the task context, `preheat::Ctx`");
         }
     }
     if let ReturnType::Default = sig.output {

@@ -40,7 +40,14 @@ pub fn validate_id(id: &str) -> Result<(), String> {
     }
     match id.chars().find(|c| !matches!(c, 'a'..='z' | '0'..='9' | '_' | '.' | '-')) {
         Some(bad) => {
-            Err(format!("task id `{id}` contains `{bad}`; ids use only lowercase letters, digits, `_`, `.` and `-`"))
+            let bad = if bad.is_whitespace() { "a space".to_owned() } else { format!("`{bad}`") };
+            let rules = "ids use only lowercase letters, digits, `_`, `.` and `-`";
+            let lower = id.to_lowercase();
+            if lower.chars().all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_' | '.' | '-')) {
+                Err(format!("task id `{id}` contains {bad}; {rules}; did you mean `{lower}`?"))
+            } else {
+                Err(format!("task id `{id}` contains {bad}; {rules}, as in `order.timeout_close`"))
+            }
         }
         None => Ok(()),
     }

@@ -1,0 +1,9 @@
+use preheat::Ctx;
+
+#[preheat::task("order.timeout_close")]
+async fn timeout_close(order_id: u64, ctx: Ctx) -> Result<(), String> {
+    let _ = (order_id, ctx);
+    Ok(())
+}
+
+fn main() {}

@@ -1,0 +1,11 @@
+#[derive(Debug)]
+enum CloseError {
+    AlreadyPaid,
+}
+
+#[preheat::task("order.timeout_close")]
+async fn timeout_close() -> Result<(), CloseError> {
+    Err(CloseError::AlreadyPaid)
+}
+
+fn main() {}

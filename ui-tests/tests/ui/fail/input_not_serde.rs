@@ -1,0 +1,12 @@
+#[derive(Clone)]
+struct CloseUnpaid {
+    order_id: u64,
+}
+
+#[preheat::task("order.timeout_close")]
+async fn timeout_close(input: CloseUnpaid) -> Result<(), String> {
+    let _ = input.order_id;
+    Ok(())
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[preheat::task("order.timeout_close")]
+async fn timeout_close(order_id: u64) {
+    let _ = order_id;
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+struct Closed {
+    refunded: bool,
+}
+
+#[preheat::task("order.timeout_close")]
+async fn timeout_close() -> Result<Closed, String> {
+    Ok(Closed { refunded: true })
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[preheat::task("order.timeout_close")]
+async fn timeout_close(order_id: u64) -> u32 {
+    order_id as u32
+}
+
+fn main() {}

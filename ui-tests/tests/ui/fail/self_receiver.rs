@@ -1,0 +1,10 @@
+struct Orders;
+
+impl Orders {
+    #[preheat::task("order.timeout_close")]
+    async fn timeout_close(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use preheat::Ctx;
+
+#[preheat::task("order.timeout_close")]
+async fn timeout_close(ctx: Ctx, order_id: u64, reason: String) -> Result<(), String> {
+    let _ = (ctx, order_id, reason);
+    Ok(())
+}
+
+fn main() {}

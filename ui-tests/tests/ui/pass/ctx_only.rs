@@ -1,0 +1,12 @@
+// A task without input takes the context alone; `Ctx` is recognised by name, so it may be
+// imported.
+
+use preheat::Ctx;
+
+#[preheat::task("cache.warm")]
+async fn warm(ctx: Ctx) -> Result<(), String> {
+    let _ = ctx.task_id();
+    Ok(())
+}
+
+fn main() {}

@@ -1,0 +1,13 @@
+// Doc comments on the task document the generated handle; `missing_docs` stays quiet.
+#![deny(missing_docs)]
+//! Docs of the case crate.
+
+/// Sends the invoice of an order by mail.
+///
+/// Retried by the runtime when the mail server is down.
+#[preheat::task("invoice.send")]
+pub async fn send_invoice() -> Result<(), String> {
+    Ok(())
+}
+
+fn main() {}

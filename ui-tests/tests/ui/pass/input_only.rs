@@ -1,0 +1,13 @@
+// A task that does not need its context takes the input alone.
+
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct Reindex {
+    product_id: u64,
+}
+
+#[preheat::task("search.reindex")]
+async fn reindex(input: Reindex) -> Result<u32, String> {
+    Ok(input.product_id as u32)
+}
+
+fn main() {}

@@ -1,0 +1,12 @@
+// A task may take no arguments at all; its input type is `()`.
+
+#[preheat::task("report.daily")]
+async fn daily_report() -> Result<(), String> {
+    Ok(())
+}
+
+fn assert_unit_input<T: preheat::Task<Input = ()>>(_: T) {}
+
+fn main() {
+    assert_unit_input(daily_report);
+}
