@@ -2,6 +2,7 @@
 #![doc = include_str!("../../README.md")]
 #![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
 
+mod deadline;
 mod error;
 mod outcome;
 mod pool;

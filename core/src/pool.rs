@@ -14,6 +14,7 @@ use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+use crate::deadline;
 use crate::outcome::TaskError;
 use crate::queue::{Job, JobQueue, MemoryQueue};
 use crate::record::TaskRecord;
@@ -108,7 +109,8 @@ impl<T: Task> Pool<T> {
     /// Called after each successful push: more jobs waiting than workers parked means a backlog,
     /// so grow.
     pub(crate) fn after_push(&self) {
-        if self.queue.len() > self.idle.load(SeqCst) as usize {
+        // The cheap test first: a pool at its maximum (the common busy case) cannot grow.
+        if self.workers.load(SeqCst) < self.meta.workers.max() && self.queue.len() > self.idle.load(SeqCst) as usize {
             self.try_grow();
         }
     }
@@ -149,6 +151,9 @@ impl<T: Task> Pool<T> {
                 },
             };
             self.execute(job).await;
+            // Taking a job from the queue never waits while the queue is full, so without this
+            // a worker with a backlog of quick tasks would keep its thread from everyone else.
+            tokio::task::coop::consume_budget().await;
         }
     }
 
@@ -187,7 +192,7 @@ impl<T: Task> Pool<T> {
             let attempt = flight.attempts;
             let input = flight.input().clone();
             let run = AssertUnwindSafe(T::run(Ctx::new(T::ID, attempt), input)).catch_unwind();
-            let error = match tokio::time::timeout(self.meta.timeout, run).await {
+            let error = match deadline::within(self.meta.timeout, run).await {
                 Ok(Ok(Ok(output))) => break Ok(output),
                 Ok(Ok(Err(error))) => TaskError::Failed(error),
                 Ok(Err(panic)) => TaskError::Panicked(panic_message(&*panic)),
@@ -206,8 +211,10 @@ impl<T: Task> Pool<T> {
             tracing::error!(task = T::ID, attempts, %error, "task failed for good; moved to the dead-letter list");
             Shared::push(&self.shared.dead_letters, TaskRecord::new::<T>(job.input, attempts, Some(error.to_string())));
         }
-        // The submitter may have dropped its `Completion`: that only means nobody waits.
-        let _ = job.reply.send(outcome);
+        if let Some(reply) = job.reply {
+            // The submitter may have dropped its `Completion`: that only means nobody waits.
+            let _ = reply.send(outcome);
+        }
     }
 }
 

@@ -4,8 +4,12 @@
 //! later release) can replace [`MemoryQueue`] without touching the task API. The synchronous
 //! `try_` methods are the hot path; the boxed async ones are only used when a caller must wait.
 
+use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst, fence};
+
+use concurrent_queue::{ConcurrentQueue, PopError};
 use futures_util::future::BoxFuture;
-use tokio::sync::oneshot;
+use tokio::sync::{Notify, oneshot};
 
 use crate::outcome::Outcome;
 use crate::task::Task;
@@ -13,7 +17,8 @@ use crate::task::Task;
 /// One submitted task waiting for, or held by, a worker.
 pub struct Job<T: Task> {
     pub(crate) input: T::Input,
-    pub(crate) reply: oneshot::Sender<Outcome<T>>,
+    /// Where the outcome goes; `None` for a detached submit, which saves the channel.
+    pub(crate) reply: Option<oneshot::Sender<Outcome<T>>>,
 }
 
 impl<T: Task> std::fmt::Debug for Job<T> {
@@ -51,46 +56,142 @@ pub trait JobQueue<T: Task>: Send + Sync + 'static {
     fn close(&self);
 }
 
-/// The in-process queue: a bounded MPMC channel. Nothing is serialized.
+/// The in-process queue: a lock-free bounded ring. Nothing is serialized.
+///
+/// A push wakes a worker only if one is parked, and a pop wakes a blocked submitter only if one
+/// waits (and only once half the queue is free), so a busy pool moves jobs without wake-ups.
 #[derive(Debug)]
 pub struct MemoryQueue<T: Task> {
-    sender: async_channel::Sender<Job<T>>,
-    receiver: async_channel::Receiver<Job<T>>,
+    jobs: ConcurrentQueue<Job<T>>,
+    job_ready: Waiters,
+    room_ready: Waiters,
+}
+
+/// Tasks parked until the queue changes, and how many there are.
+#[derive(Debug, Default)]
+struct Waiters {
+    count: AtomicUsize,
+    notify: Notify,
+}
+
+impl Waiters {
+    /// Wakes one waiter, if any. Call after the change it waits for is visible.
+    fn wake_one(&self) {
+        // Pairs with the fence in `wait_until`: either this load sees the waiter, or the
+        // waiter's re-check sees the change.
+        fence(SeqCst);
+        if self.count.load(SeqCst) > 0 {
+            self.notify.notify_one();
+        }
+    }
+
+    /// Waits until `attempt` returns `Some`, re-trying it after each wake-up.
+    async fn wait_until<R>(&self, mut attempt: impl FnMut() -> Option<R>) -> R {
+        loop {
+            if let Some(done) = attempt() {
+                return done;
+            }
+            let notified = self.notify.notified();
+            let mut notified = pin!(notified);
+            // Registered before the re-check, so a wake-up between the two is not lost.
+            notified.as_mut().enable();
+            self.count.fetch_add(1, SeqCst);
+            fence(SeqCst);
+            let done = attempt();
+            if done.is_none() {
+                notified.await;
+            }
+            self.count.fetch_sub(1, SeqCst);
+            if let Some(done) = done {
+                return done;
+            }
+        }
+    }
 }
 
 impl<T: Task> MemoryQueue<T> {
-    /// A queue holding at most `capacity` jobs.
+    /// A queue holding at most `capacity` jobs (at least one).
     pub fn new(capacity: usize) -> Self {
-        let (sender, receiver) = async_channel::bounded(capacity);
-        Self { sender, receiver }
+        Self {
+            jobs: ConcurrentQueue::bounded(capacity.max(1)),
+            job_ready: Waiters::default(),
+            room_ready: Waiters::default(),
+        }
+    }
+}
+
+impl<T: Task> MemoryQueue<T> {
+    /// After a pop: wakes a blocked submitter once the queue is down to half its capacity.
+    ///
+    /// Waking one per pop would make a producer that outpaces its workers trade the CPU with
+    /// them job by job; waiting for half the capacity lets it refill in one go.
+    fn made_room(&self) {
+        if self.jobs.len() <= self.jobs.capacity().unwrap_or(usize::MAX) / 2 {
+            self.room_ready.wake_one();
+        }
     }
 }
 
 impl<T: Task> JobQueue<T> for MemoryQueue<T> {
     fn try_push(&self, job: Job<T>) -> Result<(), PushError<Job<T>>> {
-        self.sender.try_send(job).map_err(|error| match error {
-            async_channel::TrySendError::Full(job) => PushError::Full(job),
-            async_channel::TrySendError::Closed(job) => PushError::Closed(job),
-        })
+        match self.jobs.push(job) {
+            Ok(()) => {
+                self.job_ready.wake_one();
+                Ok(())
+            }
+            Err(concurrent_queue::PushError::Full(job)) => Err(PushError::Full(job)),
+            Err(concurrent_queue::PushError::Closed(job)) => Err(PushError::Closed(job)),
+        }
     }
 
     fn push(&self, job: Job<T>) -> BoxFuture<'_, Result<(), Job<T>>> {
-        Box::pin(async move { self.sender.send(job).await.map_err(|error| error.0) })
+        Box::pin(async move {
+            let mut job = Some(job);
+            self.room_ready
+                .wait_until(|| match job.take().map(|job| self.try_push(job)) {
+                    Some(Ok(())) => {
+                        // Woken submitters come in one at a time; pass the turn on while
+                        // there is room.
+                        if !self.jobs.is_full() {
+                            self.room_ready.wake_one();
+                        }
+                        Some(Ok(()))
+                    }
+                    Some(Err(PushError::Closed(back))) => Some(Err(back)),
+                    Some(Err(PushError::Full(back))) => {
+                        job = Some(back);
+                        None
+                    }
+                    None => unreachable!("the job is put back whenever the attempt did not finish"),
+                })
+                .await
+        })
     }
 
     fn try_pop(&self) -> Option<Job<T>> {
-        self.receiver.try_recv().ok()
+        let job = self.jobs.pop().ok()?;
+        self.made_room();
+        Some(job)
     }
 
     fn pop(&self) -> BoxFuture<'_, Option<Job<T>>> {
-        Box::pin(async move { self.receiver.recv().await.ok() })
+        Box::pin(self.job_ready.wait_until(|| match self.jobs.pop() {
+            Ok(job) => {
+                self.made_room();
+                Some(Some(job))
+            }
+            Err(PopError::Closed) => Some(None),
+            Err(PopError::Empty) => None,
+        }))
     }
 
     fn len(&self) -> usize {
-        self.receiver.len()
+        self.jobs.len()
     }
 
     fn close(&self) {
-        self.sender.close();
+        self.jobs.close();
+        self.job_ready.notify.notify_waiters();
+        self.room_ready.notify.notify_waiters();
     }
 }

@@ -139,8 +139,32 @@ impl Runtime {
     /// `block`. The returned [`Completion`] resolves to the task's outcome; dropping it lets the
     /// task run detached.
     pub async fn submit<T: Task>(&self, task: T, input: T::Input) -> Result<Completion<T>, SubmitError<T::Input>> {
-        let Some(pool) = self.pool(task) else { return Err(SubmitError::Closed { task: T::ID, input }) };
-        let (job, completion) = job::<T>(input);
+        let (reply, receiver) = oneshot::channel();
+        self.enqueue(task, Job { input, reply: Some(reply) }).await?;
+        Ok(Completion::new(receiver))
+    }
+
+    /// Submits a task without ever waiting: a full queue is an error whatever the `on_full`
+    /// policy.
+    pub fn try_submit<T: Task>(&self, task: T, input: T::Input) -> Result<Completion<T>, SubmitError<T::Input>> {
+        let (reply, receiver) = oneshot::channel();
+        self.try_enqueue(task, Job { input, reply: Some(reply) })?;
+        Ok(Completion::new(receiver))
+    }
+
+    /// Like [`submit`](Self::submit) for a task whose outcome nobody awaits (it still reaches
+    /// the logs and, on failure, the dead-letter list). Cheaper: no completion channel is made.
+    pub async fn submit_detached<T: Task>(&self, task: T, input: T::Input) -> Result<(), SubmitError<T::Input>> {
+        self.enqueue(task, Job { input, reply: None }).await
+    }
+
+    /// Like [`try_submit`](Self::try_submit) for a task whose outcome nobody awaits.
+    pub fn try_submit_detached<T: Task>(&self, task: T, input: T::Input) -> Result<(), SubmitError<T::Input>> {
+        self.try_enqueue(task, Job { input, reply: None })
+    }
+
+    async fn enqueue<T: Task>(&self, task: T, job: Job<T>) -> Result<(), SubmitError<T::Input>> {
+        let Some(pool) = self.pool(task) else { return Err(SubmitError::Closed { task: T::ID, input: job.input }) };
         match pool.queue.try_push(job) {
             Ok(()) => pool.after_push(),
             Err(PushError::Full(job)) if pool.meta.queue.on_full == OnFull::Block => {
@@ -150,19 +174,14 @@ impl Runtime {
             }
             Err(error) => return Err(rejected::<T>(pool, error)),
         }
-        Ok(completion)
+        Ok(())
     }
 
-    /// Submits a task without ever waiting: a full queue is an error whatever the `on_full`
-    /// policy.
-    pub fn try_submit<T: Task>(&self, task: T, input: T::Input) -> Result<Completion<T>, SubmitError<T::Input>> {
-        let Some(pool) = self.pool(task) else { return Err(SubmitError::Closed { task: T::ID, input }) };
-        let (job, completion) = job::<T>(input);
-        match pool.queue.try_push(job) {
-            Ok(()) => pool.after_push(),
-            Err(error) => return Err(rejected::<T>(pool, error)),
-        }
-        Ok(completion)
+    fn try_enqueue<T: Task>(&self, task: T, job: Job<T>) -> Result<(), SubmitError<T::Input>> {
+        let Some(pool) = self.pool(task) else { return Err(SubmitError::Closed { task: T::ID, input: job.input }) };
+        pool.queue.try_push(job).map_err(|error| rejected::<T>(pool, error))?;
+        pool.after_push();
+        Ok(())
     }
 
     /// The pool of `T`, built now if it is lazy; `None` if it is lazy and the runtime is closing.
@@ -245,11 +264,6 @@ impl Runtime {
     pub fn registry(&self) -> &'static Registry {
         self.inner.registry
     }
-}
-
-fn job<T: Task>(input: T::Input) -> (Job<T>, Completion<T>) {
-    let (reply, receiver) = oneshot::channel();
-    (Job { input, reply }, Completion::new(receiver))
 }
 
 fn rejected<T: Task>(pool: &Pool<T>, error: PushError<Job<T>>) -> SubmitError<T::Input> {

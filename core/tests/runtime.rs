@@ -285,3 +285,15 @@ async fn shutdown_past_its_deadline_returns_every_unfinished_task() {
         assert!(matches!(completion.await, Err(TaskError::Abandoned)));
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn detached_tasks_run_and_their_failures_reach_the_dead_letter_list() {
+    let rt = start().await;
+    rt.submit_detached(basic, Script { key: 15, ..Script::default() }).await.unwrap();
+    rt.try_submit_detached(once, Script { key: 16, failures: 1, ..Script::default() }).unwrap();
+    rt.shutdown().await.expect("both finish");
+    assert_eq!(attempt_times(15).len(), 1);
+    let dead = rt.dead_letters();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].input::<once>().map(|s| s.key), Some(16));
+}
