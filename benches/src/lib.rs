@@ -1,1 +1,15 @@
-//! Benchmarks; see the binaries in `src/bin/`.
+//! Benchmarks of preheat against baselines, run side by side in one process; see the binaries in
+//! `src/bin/` and `BENCHMARKS.md` at the repository root.
+//!
+//! Every binary of this crate links this library, so the tasks (and their metadata in `meta/`)
+//! live here once and every binary sees the same registry. The modules are the measuring
+//! instruments the binaries share.
+#![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
+
+pub mod fresh_process;
+pub mod raw_pool;
+pub mod report;
+pub mod samples;
+pub mod workload;
+
+preheat::metadata!("meta");

@@ -1,0 +1,295 @@
+//! Throughput and latency of preheat against a raw worker pool and `tokio::spawn`, in one run.
+//!
+//! Run with `cargo run --release -p preheat-benches --bin throughput`.
+//!
+//! Everything runs on a multi-thread tokio runtime of [`WORKERS`] threads (the benchmark machine
+//! has two cores), and the measuring code is itself a task on that runtime, so submissions come
+//! from a worker thread as they do from a request handler. preheat's pools and the raw pool have
+//! [`WORKERS`] pre-warmed workers each.
+//!
+//! 1. **Throughput.** [`TASKS`] no-op tasks from one producer that submits in a loop, timed
+//!    until the last task has *run* (each body ticks the [`TALLY`], which wakes the producer at
+//!    the last tick). Contenders: preheat with `submit_detached` (`bench.noop`; like the raw pool,
+//!    nothing reports back), preheat with `submit` and its `Completion` dropped, the [`RawPool`]
+//!    (round-robin over one unbounded mpsc channel per worker) and one `tokio::spawn` per task.
+//!    [`ROUNDS`] rounds interleaved after one warm-up round; medians reported.
+//! 2. **First task in a fresh process.** The binary runs itself [`FRESH_RUNS`] times per
+//!    contender, interleaved. Each child starts its runtime and preheat runtime (or raw pool),
+//!    which returns once the workers are parked, then times its very first submission
+//!    (`submit_detached`, like the raw pool's plain send) from just before the submit to the
+//!    first line of the task body ([`PROBE`]). Medians reported.
+//! 3. **Steady latency.** In this process, after [`STEADY_WARMUP`] probes, [`STEADY_SAMPLES`]
+//!    isolated probes per contender, interleaved: submit, wait until the body has started,
+//!    repeat, so every probe finds the workers idle. p50 and p99 of submit-to-start reported.
+//!
+//! The run ends with `key=value` lines (see [`Report`]).
+
+use std::time::Instant;
+
+use preheat::Runtime;
+use preheat_benches::fresh_process::{child_role, run_child};
+use preheat_benches::raw_pool::RawPool;
+use preheat_benches::report::Report;
+use preheat_benches::samples::Samples;
+use preheat_benches::workload::{PROBE, TALLY, noop, now_ns, probe};
+
+/// Worker threads of the tokio runtime, and workers of every pool (`workers.min = max` in
+/// `benches/meta/throughput.yaml`).
+const WORKERS: usize = 2;
+/// Tasks per throughput round.
+const TASKS: u64 = 1_000_000;
+/// Timed throughput rounds per contender.
+const ROUNDS: usize = 5;
+/// Fresh processes per contender for the first-task latency.
+const FRESH_RUNS: usize = 31;
+/// Untimed probes per contender before the steady-latency samples.
+const STEADY_WARMUP: usize = 1_000;
+/// Timed probes per contender.
+const STEADY_SAMPLES: usize = 10_000;
+
+fn main() {
+    if let Some(role) = child_role() {
+        let role: Vec<&str> = role.iter().map(String::as_str).collect();
+        match role.as_slice() {
+            ["first", contender] => println!("{}", in_runtime(first_task(Contender::parse(contender)))),
+            _ => panic!("unknown child role {role:?}; expected `first preheat` or `first raw`"),
+        }
+        return;
+    }
+
+    // Children first, while this process has no runtime threads of its own.
+    println!("first task in a fresh process ({FRESH_RUNS} processes each, interleaved; submit to task start)");
+    let (mut first_preheat, mut first_raw) = (Vec::new(), Vec::new());
+    for _ in 0..FRESH_RUNS {
+        first_preheat.push(child_us(Contender::Preheat));
+        first_raw.push(child_us(Contender::Raw));
+    }
+    let (first_preheat, first_raw) = (Samples::new(first_preheat), Samples::new(first_raw));
+    for (name, samples) in [("preheat", &first_preheat), ("raw pool", &first_raw)] {
+        println!(
+            "  {name:<12} median {:>7.2} µs   (min {:.2}, max {:.2})",
+            samples.median(),
+            samples.min(),
+            samples.max()
+        );
+    }
+
+    let (throughput, steady) = in_runtime(async {
+        let rt = Runtime::builder().start().await.unwrap_or_else(|error| panic!("cannot start preheat: {error}"));
+        let throughput = throughput(&rt).await;
+        let steady = steady_latency(&rt).await;
+        rt.shutdown().await.expect("every benchmark task finishes");
+        (throughput, steady)
+    });
+
+    let ratio = |a: f64, b: f64| format!("{:.3}", a / b);
+    let mut report = Report::new();
+    report.add("preheat_per_s", format!("{:.0}", throughput.preheat.median()));
+    report.add("raw_per_s", format!("{:.0}", throughput.raw.median()));
+    report.add("spawn_per_s", format!("{:.0}", throughput.spawn.median()));
+    report.add("preheat_completion_per_s", format!("{:.0}", throughput.completion.median()));
+    report.add("ratio_to_raw", ratio(throughput.preheat.median(), throughput.raw.median()));
+    report.add("first_task_us", format!("{:.3}", first_preheat.median()));
+    report.add("raw_first_us", format!("{:.3}", first_raw.median()));
+    report.add("first_vs_raw", ratio(first_preheat.median(), first_raw.median()));
+    report.add("steady_p50_us", format!("{:.3}", steady.preheat.percentile(50.0)));
+    report.add("steady_p99_us", format!("{:.3}", steady.preheat.percentile(99.0)));
+    report.add("raw_steady_p50_us", format!("{:.3}", steady.raw.percentile(50.0)));
+    report.add("raw_steady_p99_us", format!("{:.3}", steady.raw.percentile(99.0)));
+    println!();
+    report.print();
+}
+
+/// Runs `work` as a task of a fresh [`WORKERS`]-thread runtime, so it is on a worker thread.
+fn in_runtime<F>(work: F) -> F::Output
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(WORKERS)
+        .enable_time()
+        .build()
+        .expect("the tokio runtime starts");
+    runtime.block_on(async { tokio::spawn(work).await.expect("the benchmark task panicked") })
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Contender {
+    Preheat,
+    Raw,
+}
+
+impl Contender {
+    fn parse(name: &str) -> Self {
+        match name {
+            "preheat" => Self::Preheat,
+            "raw" => Self::Raw,
+            _ => panic!("unknown contender `{name}`; expected `preheat` or `raw`"),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Preheat => "preheat",
+            Self::Raw => "raw",
+        }
+    }
+}
+
+/// Runs one child and returns the first-task latency it printed, in µs.
+fn child_us(contender: Contender) -> f64 {
+    let printed = run_child(&["first", contender.name()]);
+    printed.parse().unwrap_or_else(|_| panic!("a first-task child printed `{printed}`, not a number of µs"))
+}
+
+/// In a child: starts one contender, times its first task, stops it. Returns µs.
+async fn first_task(contender: Contender) -> f64 {
+    match contender {
+        Contender::Preheat => {
+            let rt = Runtime::builder().start().await.unwrap_or_else(|error| panic!("cannot start preheat: {error}"));
+            let us = preheat_probe(&rt).await;
+            rt.shutdown().await.expect("the probe finishes");
+            us
+        }
+        Contender::Raw => {
+            let mut pool = RawPool::start(WORKERS, || PROBE.mark()).await;
+            let us = raw_probe(&mut pool).await;
+            pool.stop().await;
+            us
+        }
+    }
+}
+
+/// Submit-to-start of one preheat task, in µs.
+async fn preheat_probe(rt: &Runtime) -> f64 {
+    let submitted = now_ns();
+    rt.submit_detached(probe, ()).await.expect("the runtime accepts tasks");
+    (PROBE.wait().await - submitted) as f64 / 1e3
+}
+
+/// Submit-to-start of one raw-pool message, in µs.
+async fn raw_probe(pool: &mut RawPool) -> f64 {
+    let submitted = now_ns();
+    pool.send();
+    (PROBE.wait().await - submitted) as f64 / 1e3
+}
+
+/// Tasks per second of each contender, one sample per round.
+struct Throughput {
+    /// Detached submits: like the raw pool, nothing reports back to the producer.
+    preheat: Samples,
+    /// `submit` with a `Completion` per task (dropped at once).
+    completion: Samples,
+    raw: Samples,
+    spawn: Samples,
+}
+
+async fn throughput(rt: &Runtime) -> Throughput {
+    println!("\nthroughput ({TASKS} no-op tasks per round, {WORKERS} workers, {ROUNDS} rounds interleaved)");
+    let mut pool = RawPool::start(WORKERS, || TALLY.tick()).await;
+    // Untimed round: faults in the channels' blocks, the allocator's caches and the code.
+    preheat_round(rt, Submit::Detached, TASKS / 10).await;
+    preheat_round(rt, Submit::WithCompletion, TASKS / 10).await;
+    raw_round(&mut pool, TASKS / 10).await;
+    spawn_round(TASKS / 10).await;
+
+    let mut rounds: [Vec<f64>; 4] = Default::default();
+    for _ in 0..ROUNDS {
+        rounds[0].push(preheat_round(rt, Submit::Detached, TASKS).await);
+        rounds[1].push(preheat_round(rt, Submit::WithCompletion, TASKS).await);
+        rounds[2].push(raw_round(&mut pool, TASKS).await);
+        rounds[3].push(spawn_round(TASKS).await);
+    }
+    pool.stop().await;
+    let [preheat, completion, raw, spawn] = rounds.map(Samples::new);
+    let throughput = Throughput { preheat, completion, raw, spawn };
+    for (name, samples) in [
+        ("preheat (detached)", &throughput.preheat),
+        ("preheat (with Completion)", &throughput.completion),
+        ("raw pool", &throughput.raw),
+        ("tokio::spawn", &throughput.spawn),
+    ] {
+        println!(
+            "  {name:<26} median {:>6.2} M tasks/s   (min {:.2}, max {:.2})",
+            samples.median() / 1e6,
+            samples.min() / 1e6,
+            samples.max() / 1e6
+        );
+    }
+    println!("  preheat / raw pool: {:.3}", throughput.preheat.median() / throughput.raw.median());
+    throughput
+}
+
+/// How a preheat round submits.
+#[derive(Clone, Copy)]
+enum Submit {
+    Detached,
+    WithCompletion,
+}
+
+/// One timed round: returns tasks per second, counted until the last task has run.
+async fn preheat_round(rt: &Runtime, how: Submit, tasks: u64) -> f64 {
+    TALLY.expect(tasks);
+    let began = Instant::now();
+    for _ in 0..tasks {
+        let submitted = match how {
+            Submit::Detached => rt.submit_detached(noop, ()).await,
+            Submit::WithCompletion => rt.submit(noop, ()).await.map(drop),
+        };
+        submitted.expect("the runtime accepts tasks");
+    }
+    TALLY.reached().await;
+    tasks as f64 / began.elapsed().as_secs_f64()
+}
+
+async fn raw_round(pool: &mut RawPool, tasks: u64) -> f64 {
+    TALLY.expect(tasks);
+    let began = Instant::now();
+    for _ in 0..tasks {
+        pool.send();
+    }
+    TALLY.reached().await;
+    tasks as f64 / began.elapsed().as_secs_f64()
+}
+
+async fn spawn_round(tasks: u64) -> f64 {
+    TALLY.expect(tasks);
+    let began = Instant::now();
+    for _ in 0..tasks {
+        drop(tokio::spawn(async { TALLY.tick() }));
+    }
+    TALLY.reached().await;
+    tasks as f64 / began.elapsed().as_secs_f64()
+}
+
+/// Submit-to-start latencies in µs, one sample per isolated probe.
+struct Steady {
+    preheat: Samples,
+    raw: Samples,
+}
+
+async fn steady_latency(rt: &Runtime) -> Steady {
+    println!("\nsteady latency ({STEADY_SAMPLES} isolated submissions each, interleaved; submit to task start)");
+    let mut pool = RawPool::start(WORKERS, || PROBE.mark()).await;
+    for _ in 0..STEADY_WARMUP {
+        preheat_probe(rt).await;
+        raw_probe(&mut pool).await;
+    }
+    let (mut preheat, mut raw) = (Vec::with_capacity(STEADY_SAMPLES), Vec::with_capacity(STEADY_SAMPLES));
+    for _ in 0..STEADY_SAMPLES {
+        preheat.push(preheat_probe(rt).await);
+        raw.push(raw_probe(&mut pool).await);
+    }
+    pool.stop().await;
+    let steady = Steady { preheat: Samples::new(preheat), raw: Samples::new(raw) };
+    for (name, samples) in [("preheat", &steady.preheat), ("raw pool", &steady.raw)] {
+        println!(
+            "  {name:<12} p50 {:>6.3} µs   p99 {:>6.3} µs   (max {:.1})",
+            samples.percentile(50.0),
+            samples.percentile(99.0),
+            samples.max()
+        );
+    }
+    steady
+}
