@@ -33,13 +33,20 @@ pub enum SubmitError<I> {
         /// The input, handed back.
         input: I,
     },
+    /// The task is not in the registry: its `Task` impl was written by hand, not by `#[task]`.
+    NotRegistered {
+        /// The task id.
+        task: &'static str,
+        /// The input, handed back.
+        input: I,
+    },
 }
 
 impl<I> SubmitError<I> {
     /// The task id.
     pub fn task(&self) -> &'static str {
         match self {
-            Self::Full { task, .. } | Self::Closed { task, .. } => task,
+            Self::Full { task, .. } | Self::Closed { task, .. } | Self::NotRegistered { task, .. } => task,
         }
     }
 
@@ -56,7 +63,7 @@ impl<I> SubmitError<I> {
     /// The input that was not submitted.
     pub fn into_input(self) -> I {
         match self {
-            Self::Full { input, .. } | Self::Closed { input, .. } => input,
+            Self::Full { input, .. } | Self::Closed { input, .. } | Self::NotRegistered { input, .. } => input,
         }
     }
 }
@@ -66,6 +73,9 @@ impl<I> fmt::Display for SubmitError<I> {
         match self {
             Self::Full { task, capacity, .. } => write!(f, "the queue of task `{task}` is full ({capacity} waiting)"),
             Self::Closed { task, .. } => write!(f, "the runtime is shutting down; task `{task}` was not submitted"),
+            Self::NotRegistered { task, .. } => {
+                write!(f, "task `{task}` is not registered; only `#[task]` functions can be submitted")
+            }
         }
     }
 }
@@ -78,6 +88,9 @@ impl<I> fmt::Debug for SubmitError<I> {
                 f.debug_struct("Full").field("task", task).field("capacity", capacity).finish_non_exhaustive()
             }
             Self::Closed { task, .. } => f.debug_struct("Closed").field("task", task).finish_non_exhaustive(),
+            Self::NotRegistered { task, .. } => {
+                f.debug_struct("NotRegistered").field("task", task).finish_non_exhaustive()
+            }
         }
     }
 }
@@ -85,7 +98,7 @@ impl<I> fmt::Debug for SubmitError<I> {
 impl<I> std::error::Error for SubmitError<I> {}
 
 /// Shutdown reached its deadline with tasks unfinished; they are all here, inputs included.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct ShutdownError {
     pub(crate) unfinished: Vec<TaskRecord>,
 }

@@ -106,9 +106,9 @@ pub(crate) fn start<T: Task>(context: PoolContext) -> Arc<dyn ErasedPool> {
 }
 
 impl<T: Task> Pool<T> {
-    /// Called after each successful push: more jobs waiting than workers parked means a backlog,
-    /// so grow.
-    pub(crate) fn after_push(&self) {
+    /// More jobs waiting than workers parked means a backlog: grow. Called after each push, and
+    /// by a worker that just left the parked ones.
+    pub(crate) fn grow_if_backlogged(&self) {
         // The cheap test first: a pool at its maximum (the common busy case) cannot grow.
         if self.workers.load(SeqCst) < self.meta.workers.max() && self.queue.len() > self.idle.load(SeqCst) as usize {
             self.try_grow();
@@ -133,15 +133,22 @@ impl<T: Task> Pool<T> {
         self.workers.fetch_update(SeqCst, SeqCst, |n| (n > min).then(|| n - 1)).is_ok()
     }
 
+    /// Spawns a worker into a slot already counted in `workers`.
     fn spawn_worker(&self, ready: Option<mpsc::UnboundedSender<()>>) {
         let Some(pool) = self.this.upgrade() else { return };
         let mut joins = self.joins.lock().unwrap_or_else(PoisonError::into_inner);
+        // Checked under the lock `close` takes: no worker starts after shutdown took the set.
+        if self.closed.load(SeqCst) {
+            self.workers.fetch_sub(1, SeqCst);
+            return;
+        }
         // Reap retired workers so the set does not grow over a long life.
         while joins.try_join_next().is_some() {}
         joins.spawn_on(pool.work(ready), &self.handle);
     }
 
     async fn work(self: Arc<Self>, mut ready: Option<mpsc::UnboundedSender<()>>) {
+        let _replace_if_panicking = Replacement { pool: &self };
         loop {
             let job = match self.queue.try_pop() {
                 Some(job) => job,
@@ -172,7 +179,12 @@ impl<T: Task> Pool<T> {
             };
             self.idle.fetch_sub(1, SeqCst);
             match next {
-                Some(job) => return job,
+                Some(job) => {
+                    // A push made while this worker still counted as parked did not grow the
+                    // pool; now that it is busy, check again.
+                    self.grow_if_backlogged();
+                    return job;
+                }
                 // Leave if above `min`. But a job pushed while this worker was leaving counted it
                 // as idle and did not grow the pool: then stay for it. (`idle` dropped before
                 // the check, so a push after it does not count this worker and grows the pool.)
@@ -190,8 +202,10 @@ impl<T: Task> Pool<T> {
         let outcome = loop {
             flight.attempts += 1;
             let attempt = flight.attempts;
-            let input = flight.input().clone();
-            let run = AssertUnwindSafe(T::run(Ctx::new(T::ID, attempt), input)).catch_unwind();
+            let ctx = Ctx::new(T::ID, attempt);
+            let input = flight.input();
+            // The clone is user code too, so it runs inside the unwind guard.
+            let run = AssertUnwindSafe(async move { T::run(ctx, input.clone()).await }).catch_unwind();
             let error = match deadline::within(self.meta.timeout, run).await {
                 Ok(Ok(Ok(output))) => break Ok(output),
                 Ok(Ok(Err(error))) => TaskError::Failed(error),
@@ -202,14 +216,16 @@ impl<T: Task> Pool<T> {
                 break Err(error);
             }
             let delay = backoff(retry, attempt);
+            let error = describe(&error);
             tracing::warn!(task = T::ID, attempt, ?delay, %error, "task attempt failed; retrying");
             tokio::time::sleep(delay).await;
         };
         let attempts = flight.attempts;
         let Some(job) = flight.job.take() else { return };
         if let Err(error) = &outcome {
+            let error = describe(error);
             tracing::error!(task = T::ID, attempts, %error, "task failed for good; moved to the dead-letter list");
-            Shared::push(&self.shared.dead_letters, TaskRecord::new::<T>(job.input, attempts, Some(error.to_string())));
+            Shared::push(&self.shared.dead_letters, TaskRecord::new::<T>(job.input, attempts, Some(error)));
         }
         if let Some(reply) = job.reply {
             // The submitter may have dropped its `Completion`: that only means nobody waits.
@@ -258,6 +274,7 @@ impl<T: Task> ErasedPool for Pool<T> {
     }
 
     fn close(&self) {
+        let _joins = self.joins.lock().unwrap_or_else(PoisonError::into_inner);
         self.closed.store(true, SeqCst);
         self.queue.close();
     }
@@ -269,6 +286,35 @@ impl<T: Task> ErasedPool for Pool<T> {
     fn drain_queue(&self) -> Vec<TaskRecord> {
         std::iter::from_fn(|| self.queue.try_pop()).map(|job| TaskRecord::new::<T>(job.input, 0, None)).collect()
     }
+}
+
+/// A worker's stand-in for the day user code panics outside the guarded attempt (in an input's
+/// `Drop`, say): the worker dies, so give its slot back and keep `workers.min` alive.
+struct Replacement<'a, T: Task> {
+    pool: &'a Pool<T>,
+}
+
+impl<T: Task> Drop for Replacement<'_, T> {
+    fn drop(&mut self) {
+        // A worker that returns has already settled its slot; one aborted at shutdown is not
+        // replaced either.
+        if !std::thread::panicking() {
+            return;
+        }
+        let pool = self.pool;
+        let left = pool.workers.fetch_sub(1, SeqCst) - 1;
+        tracing::error!(task = T::ID, "a worker panicked outside a task attempt; replacing it");
+        if left < pool.meta.workers.min {
+            pool.workers.fetch_add(1, SeqCst);
+            pool.spawn_worker(None);
+        }
+    }
+}
+
+/// An error's `Display`, which is user code and may itself panic.
+fn describe<E: std::fmt::Display>(error: &E) -> String {
+    std::panic::catch_unwind(AssertUnwindSafe(|| error.to_string()))
+        .unwrap_or_else(|_| "(the error's `Display` panicked)".to_owned())
 }
 
 fn panic_message(panic: &(dyn Any + Send)) -> String {

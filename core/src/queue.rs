@@ -59,7 +59,7 @@ pub trait JobQueue<T: Task>: Send + Sync + 'static {
 /// The in-process queue: a lock-free bounded ring. Nothing is serialized.
 ///
 /// A push wakes a worker only if one is parked, and a pop wakes a blocked submitter only if one
-/// waits (and only once half the queue is free), so a busy pool moves jobs without wake-ups.
+/// waits, so a busy pool moves jobs without wake-ups.
 #[derive(Debug)]
 pub struct MemoryQueue<T: Task> {
     jobs: ConcurrentQueue<Job<T>>,
@@ -77,7 +77,7 @@ struct Waiters {
 impl Waiters {
     /// Wakes one waiter, if any. Call after the change it waits for is visible.
     fn wake_one(&self) {
-        // Pairs with the fence in `wait_until`: either this load sees the waiter, or the
+        // Pairs with the fence in `Counted::enter`: either this load sees the waiter, or the
         // waiter's re-check sees the change.
         fence(SeqCst);
         if self.count.load(SeqCst) > 0 {
@@ -95,17 +95,33 @@ impl Waiters {
             let mut notified = pin!(notified);
             // Registered before the re-check, so a wake-up between the two is not lost.
             notified.as_mut().enable();
-            self.count.fetch_add(1, SeqCst);
-            fence(SeqCst);
+            let _counted = Counted::enter(&self.count);
             let done = attempt();
-            if done.is_none() {
-                notified.await;
-            }
-            self.count.fetch_sub(1, SeqCst);
-            if let Some(done) = done {
-                return done;
+            match done {
+                Some(done) => return done,
+                None => notified.await,
             }
         }
+    }
+}
+
+/// One waiter in [`Waiters::count`], for as long as it lives: a wait cancelled by dropping its
+/// future (an idle timeout, a caller's `timeout`) leaves the count right.
+struct Counted<'a>(&'a AtomicUsize);
+
+impl<'a> Counted<'a> {
+    fn enter(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, SeqCst);
+        // Pairs with the fence in `wake_one`: either the waker sees this count, or the
+        // waiter's re-check, which follows, sees the waker's change.
+        fence(SeqCst);
+        Self(count)
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, SeqCst);
     }
 }
 
@@ -116,18 +132,6 @@ impl<T: Task> MemoryQueue<T> {
             jobs: ConcurrentQueue::bounded(capacity.max(1)),
             job_ready: Waiters::default(),
             room_ready: Waiters::default(),
-        }
-    }
-}
-
-impl<T: Task> MemoryQueue<T> {
-    /// After a pop: wakes a blocked submitter once the queue is down to half its capacity.
-    ///
-    /// Waking one per pop would make a producer that outpaces its workers trade the CPU with
-    /// them job by job; waiting for half the capacity lets it refill in one go.
-    fn made_room(&self) {
-        if self.jobs.len() <= self.jobs.capacity().unwrap_or(usize::MAX) / 2 {
-            self.room_ready.wake_one();
         }
     }
 }
@@ -170,14 +174,14 @@ impl<T: Task> JobQueue<T> for MemoryQueue<T> {
 
     fn try_pop(&self) -> Option<Job<T>> {
         let job = self.jobs.pop().ok()?;
-        self.made_room();
+        self.room_ready.wake_one();
         Some(job)
     }
 
     fn pop(&self) -> BoxFuture<'_, Option<Job<T>>> {
         Box::pin(self.job_ready.wait_until(|| match self.jobs.pop() {
             Ok(job) => {
-                self.made_room();
+                self.room_ready.wake_one();
                 Some(Some(job))
             }
             Err(PopError::Closed) => Some(None),
@@ -193,5 +197,82 @@ impl<T: Task> JobQueue<T> for MemoryQueue<T> {
         self.jobs.close();
         self.job_ready.notify.notify_waiters();
         self.room_ready.notify.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::{Context, Poll, Waker};
+
+    use super::*;
+    use crate::task::Ctx;
+
+    #[derive(Clone, Copy)]
+    struct Noop;
+
+    impl Task for Noop {
+        const ID: &'static str = "test.noop";
+        type Input = u32;
+        type Output = ();
+        type Error = String;
+
+        async fn run(_: Ctx, _: u32) -> Result<(), String> {
+            Ok(())
+        }
+    }
+
+    fn job(input: u32) -> Job<Noop> {
+        Job { input, reply: None }
+    }
+
+    fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
+        Pin::new(future).poll(&mut Context::from_waker(Waker::noop()))
+    }
+
+    #[test]
+    fn a_cancelled_wait_leaves_no_waiter_behind() {
+        let queue = MemoryQueue::<Noop>::new(1);
+        assert!(queue.try_push(job(1)).is_ok());
+        let mut blocked = queue.push(job(2));
+        assert!(poll_once(&mut blocked).is_pending());
+        assert_eq!(queue.room_ready.count.load(SeqCst), 1);
+        drop(blocked);
+        assert_eq!(queue.room_ready.count.load(SeqCst), 0, "dropping the wait uncounts it");
+
+        let empty = MemoryQueue::<Noop>::new(1);
+        let mut waiting = empty.pop();
+        assert!(poll_once(&mut waiting).is_pending());
+        drop(waiting);
+        assert_eq!(empty.job_ready.count.load(SeqCst), 0);
+    }
+
+    #[test]
+    fn every_pop_lets_a_blocked_submitter_in() {
+        let queue = MemoryQueue::<Noop>::new(4);
+        for n in 0..4 {
+            assert!(queue.try_push(job(n)).is_ok());
+        }
+        let mut blocked = queue.push(job(99));
+        assert!(poll_once(&mut blocked).is_pending());
+        // Without waiting for the queue to drain, one free slot is enough.
+        assert_eq!(queue.try_pop().map(|job| job.input), Some(0));
+        assert!(matches!(poll_once(&mut blocked), Poll::Ready(Ok(()))));
+        let inputs: Vec<u32> = std::iter::from_fn(|| queue.try_pop()).map(|job| job.input).collect();
+        assert_eq!(inputs, [1, 2, 3, 99]);
+    }
+
+    #[test]
+    fn close_hands_blocked_jobs_back_and_lets_the_queue_drain() {
+        let queue = MemoryQueue::<Noop>::new(1);
+        assert!(queue.try_push(job(1)).is_ok());
+        let mut blocked = queue.push(job(2));
+        assert!(poll_once(&mut blocked).is_pending());
+        queue.close();
+        assert!(matches!(poll_once(&mut blocked), Poll::Ready(Err(job)) if job.input == 2));
+        assert!(matches!(queue.try_push(job(3)), Err(PushError::Closed(_))));
+        assert_eq!(queue.try_pop().map(|job| job.input), Some(1));
+        assert!(matches!(poll_once(&mut queue.pop()), Poll::Ready(None)), "closed and empty");
     }
 }

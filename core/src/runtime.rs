@@ -1,7 +1,6 @@
 //! The [`Runtime`]: one pre-warmed pool per task, and the submit and shutdown API.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use once_cell::sync::OnceCell;
@@ -39,8 +38,12 @@ struct Inner {
     pools: Box<[OnceCell<Arc<dyn ErasedPool>>]>,
     shared: Arc<Shared>,
     handle: Handle,
-    closing: AtomicBool,
+    /// Set by shutdown. A lazy pool is only built while holding it unset, so shutdown sees
+    /// every pool that could have accepted a job.
+    closing: Mutex<bool>,
     shutdown_timeout: Duration,
+    /// The one shutdown's result, shared by every caller.
+    stopped: tokio::sync::OnceCell<Result<(), ShutdownError>>,
 }
 
 impl std::fmt::Debug for dyn ErasedPool {
@@ -74,8 +77,9 @@ impl RuntimeBuilder {
             pools: registry.tasks().iter().map(|_| OnceCell::new()).collect(),
             shared: Arc::default(),
             handle: Handle::current(),
-            closing: AtomicBool::new(false),
+            closing: Mutex::new(false),
             shutdown_timeout: self.shutdown_timeout,
+            stopped: tokio::sync::OnceCell::new(),
         });
         let (ready, mut parked) = mpsc::unbounded_channel();
         let mut warming = 0;
@@ -113,6 +117,51 @@ impl Inner {
                 ready,
             })
         })
+    }
+
+    /// Builds a lazy pool on its first submit; `None` once shutdown has begun.
+    fn build_lazy_pool(&self, index: usize) -> Option<&Arc<dyn ErasedPool>> {
+        let closing = self.closing.lock().unwrap_or_else(PoisonError::into_inner);
+        (!*closing).then(|| self.build_pool(index, None))
+    }
+
+    async fn drain(&self) -> Result<(), ShutdownError> {
+        let mut workers: Vec<_> = {
+            let mut closing = self.closing.lock().unwrap_or_else(PoisonError::into_inner);
+            *closing = true;
+            self.built_pools()
+                .map(|pool| {
+                    pool.close();
+                    pool.take_workers()
+                })
+                .collect()
+        };
+        let deadline = tokio::time::Instant::now() + self.shutdown_timeout;
+        let drained = tokio::time::timeout_at(deadline, async {
+            for set in &mut workers {
+                while set.join_next().await.is_some() {}
+            }
+        })
+        .await
+        .is_ok();
+        if !drained {
+            for set in &mut workers {
+                // Stopped workers record the job they held as unfinished (see `InFlight`).
+                set.abort_all();
+                while set.join_next().await.is_some() {}
+            }
+        }
+        let mut unfinished = Shared::take(&self.shared.unfinished);
+        for pool in self.built_pools() {
+            unfinished.extend(pool.drain_queue());
+        }
+        if unfinished.is_empty() {
+            tracing::info!("preheat runtime drained and stopped");
+            Ok(())
+        } else {
+            tracing::warn!(unfinished = unfinished.len(), "preheat runtime stopped with tasks unfinished");
+            Err(ShutdownError { unfinished })
+        }
     }
 
     fn built_pools(&self) -> impl Iterator<Item = &Arc<dyn ErasedPool>> {
@@ -164,13 +213,16 @@ impl Runtime {
     }
 
     async fn enqueue<T: Task>(&self, task: T, job: Job<T>) -> Result<(), SubmitError<T::Input>> {
-        let Some(pool) = self.pool(task) else { return Err(SubmitError::Closed { task: T::ID, input: job.input }) };
+        let pool = match self.pool(task) {
+            Ok(pool) => pool,
+            Err(unavailable) => return Err(unavailable.with_input(job.input)),
+        };
         match pool.queue.try_push(job) {
-            Ok(()) => pool.after_push(),
+            Ok(()) => pool.grow_if_backlogged(),
             Err(PushError::Full(job)) if pool.meta.queue.on_full == OnFull::Block => {
                 pool.try_grow();
                 pool.queue.push(job).await.map_err(|job| SubmitError::Closed { task: T::ID, input: job.input })?;
-                pool.after_push();
+                pool.grow_if_backlogged();
             }
             Err(error) => return Err(rejected::<T>(pool, error)),
         }
@@ -178,25 +230,25 @@ impl Runtime {
     }
 
     fn try_enqueue<T: Task>(&self, task: T, job: Job<T>) -> Result<(), SubmitError<T::Input>> {
-        let Some(pool) = self.pool(task) else { return Err(SubmitError::Closed { task: T::ID, input: job.input }) };
+        let pool = match self.pool(task) {
+            Ok(pool) => pool,
+            Err(unavailable) => return Err(unavailable.with_input(job.input)),
+        };
         pool.queue.try_push(job).map_err(|error| rejected::<T>(pool, error))?;
-        pool.after_push();
+        pool.grow_if_backlogged();
         Ok(())
     }
 
-    /// The pool of `T`, built now if it is lazy; `None` if it is lazy and the runtime is closing.
-    fn pool<T: Task>(&self, _task: T) -> Option<&Pool<T>> {
-        let index =
-            self.inner.registry.index_of::<T>().unwrap_or_else(|| {
-                unreachable!("`{}` is linked, so the registry that started this runtime has it", T::ID)
-            });
+    /// The pool of `T`, built now if it is lazy.
+    fn pool<T: Task>(&self, _task: T) -> Result<&Pool<T>, Unavailable> {
+        // A `Task` implemented by hand, without `#[task]`, is in no registry.
+        let index = self.inner.registry.index_of::<T>().ok_or(Unavailable::NotRegistered(T::ID))?;
         let pool = match self.inner.pools[index].get() {
             Some(pool) => pool,
-            None if self.inner.closing.load(Ordering::SeqCst) => return None,
-            None => self.inner.build_pool(index, None),
+            None => self.inner.build_lazy_pool(index).ok_or(Unavailable::Closed(T::ID))?,
         };
         match pool.as_any().downcast_ref::<Pool<T>>() {
-            Some(pool) => Some(pool),
+            Some(pool) => Ok(pool),
             None => unreachable!("the pool at the index of `{}` is that task's pool", T::ID),
         }
     }
@@ -206,42 +258,10 @@ impl Runtime {
     ///
     /// Returns `Ok` when everything finished. Otherwise the error lists every task that did not,
     /// with its input, and their `Completion`s resolve to [`TaskError::Abandoned`](crate::TaskError::Abandoned).
+    ///
+    /// Every caller, concurrent or later, gets the result of the one shutdown.
     pub async fn shutdown(&self) -> Result<(), ShutdownError> {
-        let inner = &self.inner;
-        inner.closing.store(true, Ordering::SeqCst);
-        let deadline = tokio::time::Instant::now() + inner.shutdown_timeout;
-        let mut workers: Vec<_> = inner
-            .built_pools()
-            .map(|pool| {
-                pool.close();
-                pool.take_workers()
-            })
-            .collect();
-        let drained = tokio::time::timeout_at(deadline, async {
-            for set in &mut workers {
-                while set.join_next().await.is_some() {}
-            }
-        })
-        .await
-        .is_ok();
-        if !drained {
-            for set in &mut workers {
-                // Stopped workers record the job they held as unfinished (see `InFlight`).
-                set.abort_all();
-                while set.join_next().await.is_some() {}
-            }
-        }
-        let mut unfinished = Shared::take(&inner.shared.unfinished);
-        for pool in inner.built_pools() {
-            unfinished.extend(pool.drain_queue());
-        }
-        if unfinished.is_empty() {
-            tracing::info!("preheat runtime drained and stopped");
-            Ok(())
-        } else {
-            tracing::warn!(unfinished = unfinished.len(), "preheat runtime stopped with tasks unfinished");
-            Err(ShutdownError { unfinished })
-        }
+        self.inner.stopped.get_or_init(|| self.inner.drain()).await.clone()
     }
 
     /// Tasks that failed every attempt, oldest first, with their inputs and last errors.
@@ -263,6 +283,21 @@ impl Runtime {
     /// The registry this runtime was started from.
     pub fn registry(&self) -> &'static Registry {
         self.inner.registry
+    }
+}
+
+/// Why a task has no pool to take it.
+enum Unavailable {
+    NotRegistered(&'static str),
+    Closed(&'static str),
+}
+
+impl Unavailable {
+    fn with_input<I>(self, input: I) -> SubmitError<I> {
+        match self {
+            Self::NotRegistered(task) => SubmitError::NotRegistered { task, input },
+            Self::Closed(task) => SubmitError::Closed { task, input },
+        }
     }
 }
 

@@ -297,3 +297,72 @@ async fn detached_tasks_run_and_their_failures_reach_the_dead_letter_list() {
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].input::<once>().map(|s| s.key), Some(16));
 }
+
+/// An input whose `Clone` panics when asked to: user code outside the task function.
+#[derive(Debug, Serialize, Deserialize)]
+struct Fragile {
+    panic_on_clone: bool,
+}
+
+impl Clone for Fragile {
+    fn clone(&self) -> Self {
+        assert!(!self.panic_on_clone, "scripted clone panic");
+        Self { panic_on_clone: false }
+    }
+}
+
+#[task("test.fragile")]
+async fn fragile(input: Fragile) -> Result<bool, String> {
+    Ok(input.panic_on_clone)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panic_while_cloning_the_input_is_contained() {
+    let rt = start().await;
+    let outcome = rt.submit(fragile, Fragile { panic_on_clone: true }).await.unwrap().await;
+    assert!(matches!(outcome, Err(TaskError::Panicked(ref m)) if m == "scripted clone panic"), "{outcome:?}");
+    let next = rt.submit(fragile, Fragile { panic_on_clone: false }).await.unwrap().await;
+    assert!(!next.unwrap(), "the pool's only worker survived");
+    assert_eq!(stats(&rt, "test.fragile").workers, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn concurrent_shutdowns_share_one_drain() {
+    let rt = start().await;
+    let mut completions = Vec::new();
+    for _ in 0..20 {
+        completions.push(rt.submit(basic, Script { key: 17, sleep_ms: 50, ..Script::default() }).await.unwrap());
+    }
+    let (first, second) = tokio::join!(rt.shutdown(), rt.shutdown());
+    assert!(first.is_ok() && second.is_ok(), "{first:?} {second:?}");
+    for completion in completions {
+        assert_eq!(completion.await.unwrap(), 1, "nothing abandoned");
+    }
+    assert!(rt.shutdown().await.is_ok(), "a later call gets the same result");
+}
+
+/// A `Task` written by hand: it compiles, but no `#[task]` registered it.
+#[derive(Clone, Copy)]
+struct Unregistered;
+
+impl preheat::Task for Unregistered {
+    const ID: &'static str = "test.unregistered";
+    type Input = u32;
+    type Output = ();
+    type Error = String;
+
+    async fn run(_: Ctx, _: u32) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn an_unregistered_task_is_refused_with_its_input() {
+    let rt = start().await;
+    let error = rt.submit(Unregistered, 7).await.unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "task `test.unregistered` is not registered; only `#[task]` functions can be submitted"
+    );
+    assert_eq!(error.into_input(), 7);
+}

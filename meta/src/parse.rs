@@ -53,6 +53,11 @@ pub fn validate_id(id: &str) -> Result<(), String> {
     }
 }
 
+/// Upper bounds that keep one line of YAML from reserving gigabytes or spawning a million tasks.
+const MAX_WORKERS: u32 = 4096;
+const MAX_CAPACITY: u32 = 1 << 20;
+const MAX_ATTEMPTS: u32 = 1000;
+
 /// The rules the schema's types cannot express, as `(field, message)` pairs.
 fn check(meta: &TaskMeta) -> Result<(), Vec<(Option<&'static str>, String)>> {
     let mut problems = Vec::new();
@@ -68,11 +73,19 @@ fn check(meta: &TaskMeta) -> Result<(), Vec<(Option<&'static str>, String)>> {
             format!("`min` ({}) is greater than `max` ({}); raise `max` or lower `min`", workers.min, workers.max()),
         ));
     }
+    if workers.max() > MAX_WORKERS {
+        problems.push((Some("workers.max"), format!("must be at most {MAX_WORKERS}")));
+    }
     if meta.queue.capacity == 0 {
         problems.push((Some("queue.capacity"), "must be at least 1".into()));
+    } else if meta.queue.capacity > MAX_CAPACITY {
+        // The in-memory queue allocates every slot up front.
+        problems.push((Some("queue.capacity"), format!("must be at most {MAX_CAPACITY}")));
     }
     if meta.retry.max_attempts == 0 {
         problems.push((Some("retry.max_attempts"), "must be at least 1 (the first attempt counts)".into()));
+    } else if meta.retry.max_attempts > MAX_ATTEMPTS {
+        problems.push((Some("retry.max_attempts"), format!("must be at most {MAX_ATTEMPTS}")));
     }
     if meta.retry.backoff.base > meta.retry.backoff.max {
         problems.push((Some("retry.backoff.base"), "is greater than `retry.backoff.max`".into()));
@@ -99,7 +112,26 @@ fn yaml_error(file: &str, text: &str, index: usize, error: &serde_yaml::Error) -
         Some(at) if location.is_some() => message[..at].to_owned(),
         _ => message,
     };
+    let message = match suggestion(&message) {
+        Some(closest) => format!("{message}; did you mean `{closest}`?"),
+        None => message,
+    };
     MetaError { file: file.to_owned(), location, task: document_id(text, index), field, message }
+}
+
+/// For serde's "unknown field `x`, expected one of `a`, `b`" and "unknown variant" messages,
+/// the expected name closest to the unknown one, if it is close enough to be a typo.
+fn suggestion(message: &str) -> Option<&str> {
+    if !message.starts_with("unknown field") && !message.starts_with("unknown variant") {
+        return None;
+    }
+    let mut names = message.split('`').skip(1).step_by(2);
+    let unknown = names.next()?;
+    names
+        .map(|name| (strsim::damerau_levenshtein(unknown, name), name))
+        .filter(|(distance, name)| *distance <= (name.len() / 3).max(1))
+        .min()
+        .map(|(_, name)| name)
 }
 
 /// The `id` of the `index`-th document, read leniently, to name the task in an error.
@@ -162,6 +194,16 @@ mod tests {
         assert_eq!(error.field.as_deref(), Some("workers"));
         assert_eq!(error.location.map(|l| l.0), Some(2));
         assert!(error.message.contains("unknown field `mx`"), "{error}");
+        assert!(error.message.ends_with("; did you mean `max`?"), "{error}");
+    }
+
+    #[test]
+    fn misspelt_values_get_a_suggestion() {
+        let error = one_error("id: a.b\nqueue: { on_full: rejct }\n");
+        assert!(error.message.starts_with("unknown variant `rejct`"), "{error}");
+        assert!(error.message.ends_with("did you mean `reject`?"), "{error}");
+        let far = one_error("id: a.b\nzzzzzz: 1\n");
+        assert!(!far.message.contains("did you mean"), "{far}");
     }
 
     #[test]
@@ -182,6 +224,17 @@ mod tests {
             errors[0].to_string(),
             "f: task `a.b`: field `workers.min`: `min` (5) is greater than `max` (2); raise `max` or lower `min`"
         );
+    }
+
+    #[test]
+    fn values_have_upper_bounds() {
+        let errors = parse_file(
+            "f",
+            "id: a.b\nworkers: { max: 100000 }\nqueue: { capacity: 4000000000 }\nretry: { max_attempts: 99999 }",
+        )
+        .unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_deref().unwrap_or("")).collect();
+        assert_eq!(fields, ["workers.max", "queue.capacity", "retry.max_attempts"]);
     }
 
     #[test]
