@@ -29,7 +29,7 @@ pub mod __private {
     pub use include_dir;
     pub use linkme;
 
-    pub use crate::registry::{METADATA, MetadataDir, TASKS, TaskEntry};
+    pub use crate::registry::{METADATA, MetadataDir, MetadataDocument, TASKS, TaskEntry};
 
     /// Splits a task function's return type into output and error.
     #[diagnostic::on_unimplemented(

@@ -1,8 +1,10 @@
 //! The registry: every linked task joined with its metadata, built once and checked whole.
 //!
 //! `#[task]` puts a [`TaskEntry`] in one linker-collected slice and `metadata!` puts a directory
-//! of YAML files in another. [`Registry::global`] joins the two the first time it is called,
-//! with no file or network I/O: the YAML is already in the binary.
+//! of YAML documents in another, parsed and checked at compile time and emitted as static data.
+//! [`Registry::global`] joins the two the first time it is called, with no file or network I/O
+//! and no YAML parsing: what is left to check is what no single crate can see, tasks and
+//! metadata of different crates meeting in one binary.
 
 use std::any::TypeId;
 use std::collections::HashMap;
@@ -43,22 +45,31 @@ impl TaskEntry {
     }
 }
 
-/// What `metadata!` registers: a directory of YAML files embedded in the binary.
+/// What `metadata!` registers: a directory of YAML files embedded in the binary, and its
+/// documents, parsed at compile time.
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct MetadataDir {
     pub crate_name: &'static str,
     pub path: &'static str,
     pub dir: include_dir::Dir<'static>,
+    pub documents: &'static [MetadataDocument],
 }
 
-/// A metadata file handed to [`Registry::build`].
+/// One parsed document of a [`MetadataDir`].
+#[doc(hidden)]
 #[derive(Debug)]
-pub(crate) struct MetadataFile<'a> {
+pub struct MetadataDocument {
     /// `crate/dir/file.yaml`, for messages.
-    pub(crate) name: String,
-    pub(crate) crate_name: &'a str,
-    pub(crate) text: &'a str,
+    pub file: &'static str,
+    pub meta: TaskMeta,
+}
+
+/// A document handed to [`Registry::build`], with the crate that embedded it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Source {
+    pub(crate) crate_name: &'static str,
+    pub(crate) document: &'static MetadataDocument,
 }
 
 /// All tasks of the binary with their metadata, validated.
@@ -73,8 +84,8 @@ pub struct Registry {
 #[derive(Debug)]
 pub struct RegisteredTask {
     pub(crate) entry: &'static TaskEntry,
-    meta: TaskMeta,
-    metadata_file: String,
+    meta: &'static TaskMeta,
+    metadata_file: &'static str,
 }
 
 impl RegisteredTask {
@@ -84,13 +95,13 @@ impl RegisteredTask {
     }
 
     /// The task's metadata, defaults applied.
-    pub fn meta(&self) -> &TaskMeta {
-        &self.meta
+    pub fn meta(&self) -> &'static TaskMeta {
+        self.meta
     }
 
     /// The metadata file, as `crate/dir/file.yaml`.
-    pub fn metadata_file(&self) -> &str {
-        &self.metadata_file
+    pub fn metadata_file(&self) -> &'static str {
+        self.metadata_file
     }
 
     /// Where the `#[task]` function is, as `file:line`.
@@ -109,23 +120,12 @@ static GLOBAL: Lazy<Result<Registry, RegistryError>> = Lazy::new(|| {
             dirs.push(dir);
         }
     }
-    let files = dirs.into_iter().flat_map(|dir| {
-        let mut files = Vec::new();
-        collect_yaml(&dir.dir, &mut files);
-        files.into_iter().map(move |file| {
-            let name = format!("{}/{}/{}", dir.crate_name, dir.path, file.path().display());
-            (dir.crate_name, name, file.contents_utf8())
-        })
-    });
-    let mut texts = Vec::new();
-    for (crate_name, name, text) in files {
-        match text {
-            Some(text) => texts.push(MetadataFile { name, crate_name, text }),
-            None => problems.push(Problem::Metadata(MetaError::new(name, "file is not UTF-8"))),
-        }
-    }
+    let sources: Vec<Source> = dirs
+        .iter()
+        .flat_map(|dir| dir.documents.iter().map(|document| Source { crate_name: dir.crate_name, document }))
+        .collect();
     let entries: Vec<&'static TaskEntry> = TASKS.iter().collect();
-    match Registry::build(&entries, &texts) {
+    match Registry::build(&entries, &sources) {
         Ok(registry) if problems.is_empty() => Ok(registry),
         Ok(_) => Err(RegistryError { problems }),
         Err(error) => {
@@ -135,15 +135,8 @@ static GLOBAL: Lazy<Result<Registry, RegistryError>> = Lazy::new(|| {
     }
 });
 
-fn collect_yaml<'a>(dir: &'a include_dir::Dir<'a>, out: &mut Vec<&'a include_dir::File<'a>>) {
-    for file in dir.files() {
-        if file.path().extension().is_some_and(|ext| ext == "yaml" || ext == "yml") {
-            out.push(file);
-        }
-    }
-    for sub in dir.dirs() {
-        collect_yaml(sub, out);
-    }
+fn location(entry: &TaskEntry) -> String {
+    format!("{}:{}", entry.file, entry.line)
 }
 
 impl Registry {
@@ -153,87 +146,54 @@ impl Registry {
     }
 
     /// Joins task entries with metadata documents and reports every problem at once.
-    pub(crate) fn build(entries: &[&'static TaskEntry], files: &[MetadataFile<'_>]) -> Result<Self, RegistryError> {
-        let mut problems = Vec::new();
-        if entries.is_empty() && files.is_empty() {
-            problems.push(Problem::NoTasks);
-            return Err(RegistryError { problems });
+    pub(crate) fn build(entries: &[&'static TaskEntry], sources: &[Source]) -> Result<Self, RegistryError> {
+        if entries.is_empty() && sources.is_empty() {
+            return Err(RegistryError { problems: vec![Problem::NoTasks] });
         }
+        // Each crate's documents were checked together at compile time; together with the
+        // other crates' they may still clash or point at each other.
+        let named: Vec<(&str, &TaskMeta)> = sources.iter().map(|s| (s.document.file, &s.document.meta)).collect();
+        let mut problems: Vec<Problem> = preheat_meta::check_set(&named).into_iter().map(Problem::Metadata).collect();
 
-        let mut metas: HashMap<String, (TaskMeta, &MetadataFile<'_>)> = HashMap::new();
-        let mut meta_order = Vec::new();
-        for file in files {
-            match preheat_meta::parse_file(&file.name, file.text) {
-                Ok(documents) => {
-                    for meta in documents {
-                        if let Some((_, first)) = metas.get(&meta.id) {
-                            problems.push(Problem::DuplicateMetadata {
-                                task: meta.id.clone(),
-                                files: [first.name.clone(), file.name.clone()],
-                            });
-                            continue;
-                        }
-                        meta_order.push(meta.id.clone());
-                        metas.insert(meta.id.clone(), (meta, file));
-                    }
-                }
-                Err(errors) => problems.extend(errors.into_iter().map(Problem::Metadata)),
-            }
+        let mut unclaimed: HashMap<&str, Source> = HashMap::with_capacity(sources.len());
+        for source in sources {
+            unclaimed.entry(&source.document.meta.id).or_insert(*source);
         }
-
-        let mut tasks = Vec::new();
-        let mut by_id: HashMap<String, usize> = HashMap::new();
+        let mut tasks: Vec<RegisteredTask> = Vec::with_capacity(entries.len());
+        let mut by_id: HashMap<String, usize> = HashMap::with_capacity(entries.len());
         for &entry in entries {
             if let Some(&index) = by_id.get(entry.id) {
-                let first: &RegisteredTask = &tasks[index];
                 problems.push(Problem::DuplicateTask {
                     task: entry.id.to_owned(),
-                    locations: [first.defined_at(), format!("{}:{}", entry.file, entry.line)],
+                    locations: [tasks[index].defined_at(), location(entry)],
                 });
                 continue;
             }
-            match metas.remove(entry.id) {
-                Some((meta, file)) => {
-                    by_id.insert(meta.id.clone(), tasks.len());
-                    tasks.push(RegisteredTask { entry, meta, metadata_file: file.name.clone() });
+            match unclaimed.remove(entry.id) {
+                Some(source) => {
+                    by_id.insert(entry.id.to_owned(), tasks.len());
+                    let document = source.document;
+                    tasks.push(RegisteredTask { entry, meta: &document.meta, metadata_file: document.file });
                 }
-                // A duplicate whose first copy already took the metadata is reported above.
                 None => problems.push(Problem::MissingMetadata {
                     task: entry.id.to_owned(),
-                    defined_at: format!("{}:{}", entry.file, entry.line),
+                    defined_at: location(entry),
                     crate_name: entry.crate_name.to_owned(),
                 }),
             }
         }
-        for id in meta_order {
-            if let Some((_, file)) = metas.remove(&id) {
-                let crate_linked = entries.iter().any(|entry| entry.crate_name == file.crate_name);
+        // In document order, so that the report reads like the files.
+        for source in sources {
+            let id: &str = &source.document.meta.id;
+            if unclaimed.remove(id).is_some() {
                 problems.push(Problem::MissingHandler {
-                    task: id,
-                    file: file.name.clone(),
-                    crate_name: file.crate_name.to_owned(),
-                    crate_linked,
+                    task: id.to_owned(),
+                    file: source.document.file.to_owned(),
+                    crate_name: source.crate_name.to_owned(),
+                    crate_linked: entries.iter().any(|entry| entry.crate_name == source.crate_name),
                 });
             }
         }
-
-        for task in &tasks {
-            for upstream in &task.meta.upstream {
-                if !by_id.contains_key(upstream) {
-                    problems.push(Problem::UnknownUpstream {
-                        task: task.meta.id.clone(),
-                        upstream: upstream.clone(),
-                        file: task.metadata_file.clone(),
-                    });
-                }
-            }
-        }
-        let edges: Vec<(&str, &[String])> =
-            tasks.iter().map(|t| (t.meta.id.as_str(), t.meta.upstream.as_slice())).collect();
-        if let Some(cycle) = preheat_meta::find_cycle(&edges) {
-            problems.push(Problem::Cycle { path: cycle.into_iter().map(str::to_owned).collect() });
-        }
-
         if !problems.is_empty() {
             return Err(RegistryError { problems });
         }
@@ -317,7 +277,7 @@ pub enum Problem {
          so that the linker keeps it"
     )]
     NoTasks,
-    /// A metadata file is invalid.
+    /// Metadata documents clash: an id defined twice, an unknown `upstream` id, a cycle.
     #[error("{0}")]
     Metadata(MetaError),
     /// A crate calls `metadata!` twice for the same directory.
@@ -363,30 +323,6 @@ pub enum Problem {
         /// `file:line` of both functions.
         locations: [String; 2],
     },
-    /// Two metadata documents have the same id.
-    #[error("task `{task}` has two metadata documents, in {} and in {}; keep one", files[0], files[1])]
-    DuplicateMetadata {
-        /// The task id.
-        task: String,
-        /// Both files.
-        files: [String; 2],
-    },
-    /// An `upstream` id names no task.
-    #[error("{file}: task `{task}`: field `upstream`: unknown task `{upstream}`")]
-    UnknownUpstream {
-        /// The task whose metadata has the edge.
-        task: String,
-        /// The unknown id.
-        upstream: String,
-        /// The metadata file.
-        file: String,
-    },
-    /// The `upstream` edges form a cycle.
-    #[error("tasks follow each other in a cycle: {}; remove one `upstream` edge", path.join(" → "))]
-    Cycle {
-        /// The ids along the cycle, the first repeated at the end.
-        path: Vec<String>,
-    },
 }
 
 fn missing_handler(task: &str, file: &str, crate_name: &str, crate_linked: bool) -> String {
@@ -430,12 +366,18 @@ mod tests {
     static RESERVE: TaskEntry = TaskEntry::of::<Reserve>("shop-tasks", "src/stock.rs", 20);
     static CLOSE_AGAIN: TaskEntry = TaskEntry::of::<CloseAgain>("shop-tasks", "src/other.rs", 30);
 
-    fn file<'a>(crate_name: &'a str, name: &str, text: &'a str) -> MetadataFile<'a> {
-        MetadataFile { name: format!("{crate_name}/meta/{name}"), crate_name, text }
+    /// Parses a file's documents as `metadata!` would, leaked into the `'static` data it emits.
+    fn file(crate_name: &'static str, name: &str, text: &str) -> Vec<Source> {
+        let file: &'static str = Box::leak(format!("{crate_name}/meta/{name}").into_boxed_str());
+        let metas = preheat_meta::parse_file(file, text).expect("valid documents");
+        metas
+            .into_iter()
+            .map(|meta| Source { crate_name, document: Box::leak(Box::new(MetadataDocument { file, meta })) })
+            .collect()
     }
 
-    fn problems(entries: &[&'static TaskEntry], files: &[MetadataFile<'_>]) -> Vec<String> {
-        let error = Registry::build(entries, files).expect_err("registry should be rejected");
+    fn problems(entries: &[&'static TaskEntry], files: &[Vec<Source>]) -> Vec<String> {
+        let error = Registry::build(entries, &files.concat()).expect_err("registry should be rejected");
         error.problems().iter().map(ToString::to_string).collect()
     }
 
@@ -446,7 +388,7 @@ mod tests {
             "a.yaml",
             "id: order.close\ntimeout: 5s\n---\nid: stock.reserve\nupstream: [order.close]",
         )];
-        let registry = Registry::build(&[&CLOSE, &RESERVE], &files).unwrap();
+        let registry = Registry::build(&[&CLOSE, &RESERVE], &files.concat()).unwrap();
         let close = registry.get("order.close").unwrap();
         assert_eq!(close.meta().timeout, std::time::Duration::from_secs(5));
         assert_eq!(close.metadata_file(), "shop-tasks/meta/a.yaml");
@@ -478,36 +420,32 @@ mod tests {
     fn reports_every_problem_at_once() {
         let files = [
             file("shop-tasks", "a.yaml", "id: order.close\nupstream: [order.gone]\n---\nid: order.orphan"),
-            file("shop-tasks", "b.yaml", "id: order.close"),
-            file("shop-tasks", "c.yaml", "id: broken\nworkers: { min: 3, max: 1 }"),
+            file("other-tasks", "b.yaml", "id: order.close"),
         ];
         let problems = problems(&[&CLOSE, &RESERVE, &CLOSE_AGAIN], &files);
         assert_eq!(
             problems,
             [
-                "task `order.close` has two metadata documents, in shop-tasks/meta/a.yaml and in shop-tasks/meta/b.yaml; keep one",
-                "shop-tasks/meta/c.yaml: task `broken`: field `workers.min`: `min` (3) is greater than `max` (1); raise `max` or lower `min`",
+                "other-tasks/meta/b.yaml: task `order.close`: field `id`: task `order.close` is already defined in shop-tasks/meta/a.yaml; keep one",
+                "shop-tasks/meta/a.yaml: task `order.close`: field `upstream`: unknown task `order.gone`; did you mean `order.close`?",
                 "task `stock.reserve` (src/stock.rs:20) has no metadata: add a document with `id: stock.reserve` to a YAML file in the `metadata!` directory of crate `shop-tasks`",
                 "task `order.close` is defined twice, at src/order.rs:10 and at src/other.rs:30; give each function its own id",
                 "shop-tasks/meta/a.yaml: task `order.orphan` has metadata but no `#[task(\"order.orphan\")]` function in this binary",
-                "shop-tasks/meta/a.yaml: task `order.close`: field `upstream`: unknown task `order.gone`",
             ]
         );
     }
 
     #[test]
-    fn upstream_cycle_is_named() {
-        let files = [file(
-            "shop-tasks",
-            "a.yaml",
-            "id: order.close\nupstream: [stock.reserve]\n---\nid: stock.reserve\nupstream: [order.close]",
-        )];
+    fn upstream_cycle_across_crates_is_named() {
+        let files = [
+            file("shop-tasks", "a.yaml", "id: order.close\nupstream: [stock.reserve]"),
+            file("stock-tasks", "b.yaml", "id: stock.reserve\nupstream: [order.close]"),
+        ];
         let problems = problems(&[&CLOSE, &RESERVE], &files);
         assert_eq!(
             problems,
-            [
-                "tasks follow each other in a cycle: order.close → stock.reserve → order.close; remove one `upstream` edge"
-            ]
+            ["shop-tasks/meta/a.yaml: task `order.close`: field `upstream`: tasks follow each other in a cycle: \
+              order.close → stock.reserve → order.close; remove one `upstream` edge"]
         );
     }
 }

@@ -1,7 +1,7 @@
-//! A binary whose tasks and metadata do not match: `start` must refuse to run and say why,
-//! naming every problem at once.
+//! A binary whose tasks and metadata do not match in ways no single macro can see: `start` must
+//! refuse to run and say why, naming every problem at once.
 
-use preheat::{Problem, Registry, Runtime, StartError, task};
+use preheat::{Problem, Registry, Runtime, StartError};
 
 preheat::metadata!("tests/meta/orphan");
 // A second embedding of the same directory is a mistake the registry reports, not a duplicate
@@ -10,9 +10,19 @@ mod again {
     preheat::metadata!("tests/meta/orphan");
 }
 
-#[task("orphan.task")]
-async fn orphan() -> Result<(), String> {
-    Ok(())
+// Two functions, each checked alone by `#[task]` and each finding its document.
+mod first {
+    #[preheat::task("claimed.twice", metadata = "meta/orphan")]
+    async fn claimed() -> Result<(), String> {
+        Ok(())
+    }
+}
+
+mod second {
+    #[preheat::task("claimed.twice", metadata = "meta/orphan")]
+    async fn claimed() -> Result<(), String> {
+        Ok(())
+    }
 }
 
 #[tokio::test]
@@ -24,12 +34,14 @@ async fn start_reports_every_registry_problem() {
     assert!(message.starts_with("the task registry has 3 problem(s):"), "{message}");
     assert!(message.contains("crate `preheat` embeds its metadata directory `tests/meta/orphan` twice"), "{message}");
     assert!(
-        message.contains("task `orphan.task` (core/tests/registry_error.rs:")
-            && message.contains("has no metadata: add a document with `id: orphan.task`"),
+        message.contains("task `claimed.twice` is defined twice, at core/tests/registry_error.rs:")
+            && message.contains("give each function its own id"),
         "{message}"
     );
     assert!(
-        message.contains("preheat/tests/meta/orphan/lonely.yaml: task `lonely.meta` has metadata but no `#[task(\"lonely.meta\")]` function"),
+        message.contains(
+            "preheat/tests/meta/orphan/lonely.yaml: task `lonely.meta` has metadata but no `#[task(\"lonely.meta\")]` function"
+        ),
         "{message}"
     );
     assert!(matches!(error.problems()[0], Problem::MetadataEmbeddedTwice { .. }));

@@ -59,32 +59,32 @@ async fn script(ctx: Ctx, script: Script) -> Result<u32, String> {
     Ok(attempt)
 }
 
-#[task("test.basic")]
+#[task("test.basic", metadata = "meta/runtime")]
 async fn basic(ctx: Ctx, input: Script) -> Result<u32, String> {
     script(ctx, input).await
 }
 
-#[task("test.once")]
+#[task("test.once", metadata = "meta/runtime")]
 async fn once(ctx: Ctx, input: Script) -> Result<u32, String> {
     script(ctx, input).await
 }
 
-#[task("test.reject")]
+#[task("test.reject", metadata = "meta/runtime")]
 async fn reject(ctx: Ctx, input: Script) -> Result<u32, String> {
     script(ctx, input).await
 }
 
-#[task("test.block")]
+#[task("test.block", metadata = "meta/runtime")]
 async fn block(ctx: Ctx, input: Script) -> Result<u32, String> {
     script(ctx, input).await
 }
 
-#[task("test.elastic")]
+#[task("test.elastic", metadata = "meta/runtime")]
 async fn elastic(ctx: Ctx, input: Script) -> Result<u32, String> {
     script(ctx, input).await
 }
 
-#[task("test.lazy")]
+#[task("test.lazy", metadata = "meta/runtime")]
 async fn lazy(ctx: Ctx, input: Script) -> Result<u32, String> {
     script(ctx, input).await
 }
@@ -311,7 +311,7 @@ impl Clone for Fragile {
     }
 }
 
-#[task("test.fragile")]
+#[task("test.fragile", metadata = "meta/runtime")]
 async fn fragile(input: Fragile) -> Result<bool, String> {
     Ok(input.panic_on_clone)
 }

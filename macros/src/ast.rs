@@ -1,12 +1,15 @@
 //! The parsed form of a `#[task("id")] async fn` item, keeping the user's tokens for spans.
 
 use proc_macro2::TokenStream;
-use syn::{FnArg, ItemFn, LitStr, PatType, Type};
+use syn::parse::{Parse, ParseStream};
+use syn::{FnArg, Ident, ItemFn, LitStr, PatType, Token, Type};
 
 /// A task function as written.
 pub(crate) struct TaskFn {
     /// The id literal, `"order.timeout_close"`.
     pub(crate) id: LitStr,
+    /// `metadata = "dir"`: where the id's document is, relative to this file.
+    pub(crate) metadata: Option<LitStr>,
     pub(crate) item: ItemFn,
     /// The argument of type `Ctx`, if the function takes one.
     pub(crate) ctx: Option<PatType>,
@@ -17,18 +20,14 @@ pub(crate) struct TaskFn {
 impl TaskFn {
     pub(crate) fn parse(args: TokenStream, item: TokenStream) -> syn::Result<Self> {
         let item: ItemFn = syn::parse2(item)?;
-        let id: LitStr = syn::parse2(args.clone()).map_err(|_| {
-            let hint = "expected the task id as a string literal: `#[task(\"order.timeout_close\")]`";
-            if args.is_empty() {
-                // The call site of an attribute macro is the attribute itself.
-                syn::Error::new(
-                    proc_macro2::Span::call_site(),
-                    "missing task id; write it as a string literal: `#[task(\"order.timeout_close\")]`",
-                )
-            } else {
-                syn::Error::new_spanned(&args, hint)
-            }
-        })?;
+        if args.is_empty() {
+            // The call site of an attribute macro is the attribute itself.
+            return Err(syn::Error::new(
+                proc_macro2::Span::call_site(),
+                "missing task id; write it as a string literal: `#[task(\"order.timeout_close\")]`",
+            ));
+        }
+        let Args { id, metadata } = syn::parse2(args)?;
         let mut ctx = None;
         let mut input = None;
         let typed: Vec<&PatType> = item
@@ -49,7 +48,7 @@ impl TaskFn {
                 input = Some((*second).clone());
             }
         }
-        Ok(Self { id, item, ctx, input })
+        Ok(Self { id, metadata, item, ctx, input })
     }
 }
 
@@ -58,5 +57,41 @@ pub(crate) fn is_ctx(ty: &Type) -> bool {
     match ty {
         Type::Path(path) => path.qself.is_none() && path.path.segments.last().is_some_and(|s| s.ident == "Ctx"),
         _ => false,
+    }
+}
+
+/// The attribute's arguments: `"id"` and optionally `, metadata = "dir"`.
+struct Args {
+    id: LitStr,
+    metadata: Option<LitStr>,
+}
+
+impl Parse for Args {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let id: LitStr = input.parse().map_err(|error| {
+            syn::Error::new(
+                error.span(),
+                "expected the task id as a string literal: `#[task(\"order.timeout_close\")]`",
+            )
+        })?;
+        let mut metadata = None;
+        while !input.is_empty() {
+            input.parse::<Token![,]>()?;
+            if input.is_empty() {
+                break;
+            }
+            let key: Ident = input.parse()?;
+            if key != "metadata" {
+                return Err(syn::Error::new_spanned(
+                    &key,
+                    format!(
+                        "unknown argument `{key}`; the only one is `metadata = \"dir\"` (where the task's YAML is)"
+                    ),
+                ));
+            }
+            input.parse::<Token![=]>()?;
+            metadata = Some(input.parse::<LitStr>()?);
+        }
+        Ok(Self { id, metadata })
     }
 }

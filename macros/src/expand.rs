@@ -1,5 +1,7 @@
 //! Code generation for `#[task]`.
 
+use std::path::Path;
+
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::{ReturnType, spanned::Spanned};
@@ -8,7 +10,7 @@ use crate::ast::TaskFn;
 
 /// Replaces the function by a unit struct of the same name (the handle), moves the function body
 /// to `Handle::call`, implements `preheat::Task` and registers the task in the linker slice.
-pub(crate) fn task(task: &TaskFn) -> TokenStream {
+pub(crate) fn task(task: &TaskFn, document: &Path) -> TokenStream {
     let item = &task.item;
     let vis = &item.vis;
     let name = &item.sig.ident;
@@ -51,6 +53,9 @@ pub(crate) fn task(task: &TaskFn) -> TokenStream {
             + ::core::marker::Send + 'static
     );
     let doc = format!("Handle of the task `{}`: pass it to `Runtime::submit`.", id.value());
+    // Read at compile time to find the task's document: an edit must rebuild this crate.
+    let document = document.canonicalize().unwrap_or_else(|_| document.to_path_buf());
+    let document = document.to_string_lossy();
 
     quote! {
         #(#docs)*
@@ -84,6 +89,8 @@ pub(crate) fn task(task: &TaskFn) -> TokenStream {
         }
 
         const _: () = {
+            const _: &[u8] = ::core::include_bytes!(#document);
+
 
             #[::preheat::__private::linkme::distributed_slice(::preheat::__private::TASKS)]
             #[linkme(crate = ::preheat::__private::linkme)]

@@ -3,11 +3,18 @@
 #![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
 
 mod ast;
+mod directory;
 mod expand;
+mod lookup;
 mod metadata;
 mod valid;
 
 use proc_macro::TokenStream;
+
+/// The directory of the crate being compiled.
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map(Into::into).unwrap_or_default()
+}
 
 /// Turns an `async fn` into a registered task and a typed handle of the same name.
 ///
@@ -16,8 +23,21 @@ use proc_macro::TokenStream;
 pub fn task(args: TokenStream, item: TokenStream) -> TokenStream {
     let item = proc_macro2::TokenStream::from(item);
     match ast::TaskFn::parse(args.into(), item.clone()).and_then(|task| {
-        valid::check(&task)?;
-        Ok(expand::task(&task))
+        // Every problem at once: the signature's and the metadata's.
+        let checked = valid::check(&task);
+        // An invalid id is reported by `check`; looking it up would only add noise.
+        let found = match preheat_meta::validate_id(&task.id.value()) {
+            Ok(()) => lookup::find(&task),
+            Err(_) => Ok(std::path::PathBuf::new()),
+        };
+        match (checked, found) {
+            (Ok(()), Ok(document)) => Ok(expand::task(&task, &document)),
+            (Err(mut errors), Err(missing)) => {
+                errors.combine(missing);
+                Err(errors)
+            }
+            (Err(errors), _) | (_, Err(errors)) => Err(errors),
+        }
     }) {
         Ok(tokens) => tokens.into(),
         // Emit the user's function beside the error so that other diagnostics and the IDE keep

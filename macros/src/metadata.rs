@@ -1,8 +1,13 @@
-//! Expansion of `metadata!("dir")`.
+//! Expansion of `metadata!("dir")`: the directory checked now, embedded, and parsed into statics.
 
+use std::time::Duration;
+
+use preheat_meta::{OnFull, TaskMeta, Warmup};
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::LitStr;
+
+use crate::directory::Directory;
 
 pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     let dir: LitStr = syn::parse2(input).map_err(|error| {
@@ -12,15 +17,21 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         )
     })?;
     let relative = dir.value();
-    let root = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
-    if !std::path::Path::new(&root).join(&relative).is_dir() {
-        return Err(syn::Error::new_spanned(
-            &dir,
-            format!(
-                "metadata directory `{relative}` not found in `{root}`; the path is relative to the crate's Cargo.toml"
-            ),
-        ));
-    }
+    let root = crate::manifest_dir();
+    let directory = Directory::read(&root, &relative).map_err(|message| syn::Error::new_spanned(&dir, message))?;
+    let documents = directory.parse().map_err(|errors| {
+        let mut errors = errors.into_iter().map(|error| syn::Error::new_spanned(&dir, error.to_string()));
+        let mut all = errors.next().unwrap_or_else(|| syn::Error::new_spanned(&dir, "invalid metadata"));
+        all.extend(errors);
+        all
+    })?;
+
+    let crate_name = std::env::var("CARGO_PKG_NAME").unwrap_or_default();
+    let documents = documents.iter().map(|(file, meta)| {
+        let file = format!("{crate_name}/{}", file.name);
+        let meta = task_meta(meta);
+        quote!(::preheat::__private::MetadataDocument { file: #file, meta: #meta })
+    });
     let embedded = LitStr::new(&format!("$CARGO_MANIFEST_DIR/{relative}"), dir.span());
     Ok(quote! {
         const _: () = {
@@ -33,8 +44,55 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
             static __PREHEAT_METADATA: ::preheat::__private::MetadataDir = ::preheat::__private::MetadataDir {
                 crate_name: ::core::env!("CARGO_PKG_NAME"),
                 path: #dir,
+                // The YAML stays in the binary as written (and `include_bytes!` under the hood
+                // makes an edit rebuild the crate); the runtime reads the parsed documents below.
                 dir: include_dir::include_dir!(#embedded),
+                documents: &[#(#documents),*],
             };
         };
     })
+}
+
+/// A `TaskMeta` as a constant expression.
+fn task_meta(meta: &TaskMeta) -> TokenStream {
+    let id = meta.id.as_ref();
+    let description = meta.description.as_ref();
+    let timeout = duration(meta.timeout);
+    let retry = &meta.retry;
+    let max_attempts = retry.max_attempts;
+    let (base, max, jitter) = (duration(retry.backoff.base), duration(retry.backoff.max), retry.jitter);
+    let workers = &meta.workers;
+    let min = workers.min;
+    let max_workers = match workers.max {
+        Some(max) => quote!(::core::option::Option::Some(#max)),
+        None => quote!(::core::option::Option::None),
+    };
+    let idle = duration(workers.idle);
+    let capacity = meta.queue.capacity;
+    let on_full = match meta.queue.on_full {
+        OnFull::Block => quote!(Block),
+        OnFull::Reject => quote!(Reject),
+    };
+    let warmup = match meta.warmup {
+        Warmup::Eager => quote!(Eager),
+        Warmup::Lazy => quote!(Lazy),
+    };
+    let upstream = meta.upstream.iter().map(|id| id.as_ref());
+    quote! {
+        ::preheat::meta::TaskMeta::__const(
+            #id,
+            #description,
+            #timeout,
+            ::preheat::meta::Retry::__const(#max_attempts, #base, #max, #jitter),
+            ::preheat::meta::Workers::__const(#min, #max_workers, #idle),
+            ::preheat::meta::Queue::__const(#capacity, ::preheat::meta::OnFull::#on_full),
+            ::preheat::meta::Warmup::#warmup,
+            &[#(::std::borrow::Cow::Borrowed(#upstream)),*],
+        )
+    }
+}
+
+fn duration(duration: Duration) -> TokenStream {
+    let (secs, nanos) = (duration.as_secs(), duration.subsec_nanos());
+    quote!(::core::time::Duration::new(#secs, #nanos))
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 /// Returns the ids along the cycle with the first repeated at the end (`a → b → a`), or `None`
 /// when the graph is acyclic. Edges to ids missing from `tasks` are ignored: they are reported
 /// as unknown upstreams elsewhere.
-pub fn find_cycle<'a>(tasks: &[(&'a str, &'a [String])]) -> Option<Vec<&'a str>> {
+pub fn find_cycle<'a, S: AsRef<str>>(tasks: &[(&'a str, &'a [S])]) -> Option<Vec<&'a str>> {
     #[derive(Clone, Copy, PartialEq)]
     enum Mark {
         Unvisited,
@@ -28,7 +28,7 @@ pub fn find_cycle<'a>(tasks: &[(&'a str, &'a [String])]) -> Option<Vec<&'a str>>
             let edges = tasks[node].1;
             if let Some(up) = edges.get(*next_edge) {
                 *next_edge += 1;
-                let Some(&up) = index.get(up.as_str()) else { continue };
+                let Some(&up) = index.get(up.as_ref()) else { continue };
                 match marks[up] {
                     Mark::OnPath => {
                         let start = path.iter().position(|(n, _)| *n == up).unwrap_or(0);

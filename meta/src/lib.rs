@@ -17,8 +17,10 @@ mod error;
 mod graph;
 mod parse;
 mod schema;
+mod set;
 
 pub use error::MetaError;
 pub use graph::find_cycle;
-pub use parse::{parse_file, validate_id};
+pub use parse::{document_ids, parse_file, validate_id};
 pub use schema::{Backoff, OnFull, Queue, Retry, TaskMeta, Warmup, Workers};
+pub use set::{check_set, closest};

@@ -18,7 +18,7 @@ pub fn parse_file(file: &str, text: &str) -> Result<Vec<TaskMeta>, Vec<MetaError
                 Err(problems) => errors.extend(problems.into_iter().map(|(field, message)| MetaError {
                     file: file.to_owned(),
                     location: None,
-                    task: Some(meta.id.clone()),
+                    task: Some(meta.id.to_string()),
                     field: field.map(str::to_owned),
                     message,
                 })),
@@ -31,6 +31,15 @@ pub fn parse_file(file: &str, text: &str) -> Result<Vec<TaskMeta>, Vec<MetaError
         }
     }
     if errors.is_empty() { Ok(tasks) } else { Err(errors) }
+}
+
+/// The `id` of every document of a file that has one, read leniently: a document that is
+/// otherwise invalid still names its task. For finding a task's document, not for validating it.
+pub fn document_ids(text: &str) -> Vec<String> {
+    serde_yaml::Deserializer::from_str(text)
+        .filter_map(|document| serde_yaml::Value::deserialize(document).ok())
+        .filter_map(|value| value.get("id")?.as_str().map(str::to_owned))
+        .collect()
 }
 
 /// Checks a task id: non-empty, only `a-z`, `0-9`, `_`, `.` and `-`.
@@ -127,11 +136,7 @@ fn suggestion(message: &str) -> Option<&str> {
     }
     let mut names = message.split('`').skip(1).step_by(2);
     let unknown = names.next()?;
-    names
-        .map(|name| (strsim::damerau_levenshtein(unknown, name), name))
-        .filter(|(distance, name)| *distance <= (name.len() / 3).max(1))
-        .min()
-        .map(|(_, name)| name)
+    crate::closest(unknown, names)
 }
 
 /// The `id` of the `index`-th document, read leniently, to name the task in an error.
@@ -169,7 +174,7 @@ mod tests {
         assert_eq!((meta.workers.min, meta.workers.max(), meta.workers.idle), (4, 16, Duration::from_secs(120)));
         assert_eq!((meta.queue.capacity, meta.queue.on_full), (8, OnFull::Reject));
         assert_eq!(meta.warmup, Warmup::Lazy);
-        assert_eq!(meta.upstream, ["order.created"]);
+        assert_eq!(meta.upstream.as_ref(), ["order.created"]);
     }
 
     #[test]
@@ -184,7 +189,7 @@ mod tests {
     #[test]
     fn several_documents_per_file() {
         let metas = parse_file("f", "id: a.one\n---\nid: a.two\n").unwrap();
-        assert_eq!(metas.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), ["a.one", "a.two"]);
+        assert_eq!(metas.iter().map(|m| m.id.as_ref()).collect::<Vec<_>>(), ["a.one", "a.two"]);
     }
 
     #[test]

@@ -1,21 +1,24 @@
 //! The fields of a task's YAML document and their defaults.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 /// Everything the runtime needs to know about one task, as written in its YAML document.
 ///
-/// Only `id` is required; every other field has the default documented on it.
+/// Only `id` is required; every other field has the default documented on it. The strings are
+/// `Cow`s so that `metadata!` can emit a parsed document as a `static`: the runtime then reads
+/// metadata without parsing any YAML.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct TaskMeta {
     /// The task id, `domain.action` (for example `order.timeout_close`); matches `#[task("...")]`.
-    pub id: String,
+    pub id: Cow<'static, str>,
     /// What the task does, for people reading `/tasks` or the logs. Default: empty.
     #[serde(default)]
-    pub description: String,
+    pub description: Cow<'static, str>,
     /// How long one attempt may run before it is cancelled and counted as failed. Default: `30s`.
     #[serde(default = "default_timeout", with = "humantime_serde")]
     pub timeout: Duration,
@@ -33,7 +36,7 @@ pub struct TaskMeta {
     pub warmup: Warmup,
     /// Ids of the tasks this one follows. Default: none.
     #[serde(default)]
-    pub upstream: Vec<String>,
+    pub upstream: Cow<'static, [Cow<'static, str>]>,
 }
 
 /// Retry policy: `retry: { max_attempts: 3, backoff: { base: 100ms, max: 10s }, jitter: true }`.
@@ -152,17 +155,65 @@ impl Default for Queue {
 
 impl TaskMeta {
     /// Metadata with every default, for the task `id`.
-    pub fn new(id: impl Into<String>) -> Self {
+    pub fn new(id: impl Into<Cow<'static, str>>) -> Self {
         Self {
             id: id.into(),
-            description: String::new(),
+            description: Cow::Borrowed(""),
             timeout: default_timeout(),
             retry: Retry::default(),
             workers: Workers::default(),
             queue: Queue::default(),
             warmup: Warmup::default(),
-            upstream: Vec::new(),
+            upstream: Cow::Borrowed(&[]),
         }
+    }
+}
+
+/// Constructors for the `static` data that `metadata!` emits. Not a public API.
+#[doc(hidden)]
+impl TaskMeta {
+    #[allow(clippy::too_many_arguments)]
+    pub const fn __const(
+        id: &'static str,
+        description: &'static str,
+        timeout: Duration,
+        retry: Retry,
+        workers: Workers,
+        queue: Queue,
+        warmup: Warmup,
+        upstream: &'static [Cow<'static, str>],
+    ) -> Self {
+        Self {
+            id: Cow::Borrowed(id),
+            description: Cow::Borrowed(description),
+            timeout,
+            retry,
+            workers,
+            queue,
+            warmup,
+            upstream: Cow::Borrowed(upstream),
+        }
+    }
+}
+
+#[doc(hidden)]
+impl Retry {
+    pub const fn __const(max_attempts: u32, base: Duration, max: Duration, jitter: bool) -> Self {
+        Self { max_attempts, backoff: Backoff { base, max }, jitter }
+    }
+}
+
+#[doc(hidden)]
+impl Workers {
+    pub const fn __const(min: u32, max: Option<u32>, idle: Duration) -> Self {
+        Self { min, max, idle }
+    }
+}
+
+#[doc(hidden)]
+impl Queue {
+    pub const fn __const(capacity: u32, on_full: OnFull) -> Self {
+        Self { capacity, on_full }
     }
 }
 

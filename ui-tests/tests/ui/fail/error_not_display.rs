@@ -3,7 +3,7 @@ enum CloseError {
     AlreadyPaid,
 }
 
-#[preheat::task("order.timeout_close")]
+#[preheat::task("order.timeout_close", metadata = "../meta")]
 async fn timeout_close() -> Result<(), CloseError> {
     Err(CloseError::AlreadyPaid)
 }

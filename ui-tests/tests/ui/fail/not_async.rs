@@ -1,4 +1,4 @@
-#[preheat::task("order.timeout_close")]
+#[preheat::task("order.timeout_close", metadata = "../meta")]
 fn timeout_close() -> Result<(), String> {
     Ok(())
 }

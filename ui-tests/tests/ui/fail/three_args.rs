@@ -1,6 +1,6 @@
 use preheat::Ctx;
 
-#[preheat::task("order.timeout_close")]
+#[preheat::task("order.timeout_close", metadata = "../meta")]
 async fn timeout_close(ctx: Ctx, order_id: u64, reason: String) -> Result<(), String> {
     let _ = (ctx, order_id, reason);
     Ok(())

@@ -6,7 +6,7 @@ mod mail {
         pub customer_id: u64,
     }
 
-    #[preheat::task("mail.welcome")]
+    #[preheat::task("mail.welcome", metadata = "../meta")]
     pub async fn send_welcome(input: Welcome) -> Result<(), String> {
         let _ = input.customer_id;
         Ok(())
