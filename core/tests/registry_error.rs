@@ -12,14 +12,14 @@ mod again {
 
 // Two functions, each checked alone by `#[task]` and each finding its document.
 mod first {
-    #[preheat::task("claimed.twice", metadata = "meta/orphan")]
+    #[preheat::task("claimed.twice", metadata = "tests/meta/orphan")]
     async fn claimed() -> Result<(), String> {
         Ok(())
     }
 }
 
 mod second {
-    #[preheat::task("claimed.twice", metadata = "meta/orphan")]
+    #[preheat::task("claimed.twice", metadata = "tests/meta/orphan")]
     async fn claimed() -> Result<(), String> {
         Ok(())
     }

@@ -59,32 +59,32 @@ async fn script(ctx: Ctx, script: Script) -> Result<u32, String> {
     Ok(attempt)
 }
 
-#[task("test.basic", metadata = "meta/runtime")]
+#[task("test.basic", metadata = "tests/meta/runtime")]
 async fn basic(ctx: Ctx, input: Script) -> Result<u32, String> {
     script(ctx, input).await
 }
 
-#[task("test.once", metadata = "meta/runtime")]
+#[task("test.once", metadata = "tests/meta/runtime")]
 async fn once(ctx: Ctx, input: Script) -> Result<u32, String> {
     script(ctx, input).await
 }
 
-#[task("test.reject", metadata = "meta/runtime")]
+#[task("test.reject", metadata = "tests/meta/runtime")]
 async fn reject(ctx: Ctx, input: Script) -> Result<u32, String> {
     script(ctx, input).await
 }
 
-#[task("test.block", metadata = "meta/runtime")]
+#[task("test.block", metadata = "tests/meta/runtime")]
 async fn block(ctx: Ctx, input: Script) -> Result<u32, String> {
     script(ctx, input).await
 }
 
-#[task("test.elastic", metadata = "meta/runtime")]
+#[task("test.elastic", metadata = "tests/meta/runtime")]
 async fn elastic(ctx: Ctx, input: Script) -> Result<u32, String> {
     script(ctx, input).await
 }
 
-#[task("test.lazy", metadata = "meta/runtime")]
+#[task("test.lazy", metadata = "tests/meta/runtime")]
 async fn lazy(ctx: Ctx, input: Script) -> Result<u32, String> {
     script(ctx, input).await
 }
@@ -311,7 +311,7 @@ impl Clone for Fragile {
     }
 }
 
-#[task("test.fragile", metadata = "meta/runtime")]
+#[task("test.fragile", metadata = "tests/meta/runtime")]
 async fn fragile(input: Fragile) -> Result<bool, String> {
     Ok(input.panic_on_clone)
 }

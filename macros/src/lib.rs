@@ -11,9 +11,15 @@ mod valid;
 
 use proc_macro::TokenStream;
 
-/// The directory of the crate being compiled.
+/// The directory metadata paths are relative to: the crate's, where its Cargo.toml is.
+///
+/// `PREHEAT_MANIFEST_DIR` overrides it for harnesses that compile a crate's files out of tree,
+/// such as trybuild, where `CARGO_MANIFEST_DIR` is a generated project's.
 fn manifest_dir() -> std::path::PathBuf {
-    std::env::var_os("CARGO_MANIFEST_DIR").map(Into::into).unwrap_or_default()
+    std::env::var_os("PREHEAT_MANIFEST_DIR")
+        .or_else(|| std::env::var_os("CARGO_MANIFEST_DIR"))
+        .map(Into::into)
+        .unwrap_or_default()
 }
 
 /// Turns an `async fn` into a registered task and a typed handle of the same name.

@@ -32,7 +32,8 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         let meta = task_meta(meta);
         quote!(::preheat::__private::MetadataDocument { file: #file, meta: #meta })
     });
-    let embedded = LitStr::new(&format!("$CARGO_MANIFEST_DIR/{relative}"), dir.span());
+    let embedded = root.join(&relative);
+    let embedded = LitStr::new(&embedded.to_string_lossy(), dir.span());
     Ok(quote! {
         const _: () = {
             // include_dir's expansion names `include_dir::...`; make that path resolve here

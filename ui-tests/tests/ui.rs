@@ -16,9 +16,12 @@
 //!
 //! then read every diff under `tests/ui/fail/` before committing it.
 //!
-//! The cases need no metadata YAML (no `preheat::metadata!`): `#[task]` does not read metadata at
-//! compile time yet, and a pass case runs an empty `main`, which never builds the registry, so
-//! the missing metadata is never noticed.
+//! How a case finds its metadata: trybuild compiles each case as a binary of a generated
+//! project under `target/tests/trybuild/`, so `CARGO_MANIFEST_DIR` is that project's and the
+//! default `meta/` would not be found. The driver sets `PREHEAT_MANIFEST_DIR` to this crate's
+//! directory, which the macros read in its place, so paths in cases are relative to
+//! `ui-tests/`: a `#[task]` case says `metadata = "tests/ui/meta"` (ids shared by the cases) and a
+//! `metadata!` case names its own fixture directory under `tests/ui/meta/`, beside the cases.
 //!
 //! The driver only runs on stable: compiler messages change between channels and releases, and
 //! the snapshots follow the stable toolchain.
@@ -26,6 +29,13 @@
 #[rustversion::attr(not(stable), ignore)]
 #[test]
 fn ui() {
+    // SAFETY: set before trybuild starts any thread or child process, and this test binary runs
+    // this one test (the only one in the file); the variable is read by the compilers trybuild
+    // spawns, which inherit it.
+    #[allow(unsafe_code)]
+    unsafe {
+        std::env::set_var("PREHEAT_MANIFEST_DIR", env!("CARGO_MANIFEST_DIR"));
+    }
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/fail/*.rs");
     t.pass("tests/ui/pass/*.rs");

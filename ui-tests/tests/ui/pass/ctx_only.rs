@@ -3,7 +3,7 @@
 
 use preheat::Ctx;
 
-#[preheat::task("cache.warm", metadata = "../meta")]
+#[preheat::task("cache.warm", metadata = "tests/ui/meta")]
 async fn warm(ctx: Ctx) -> Result<(), String> {
     let _ = ctx.task_id();
     Ok(())
