@@ -110,30 +110,7 @@ impl RegisteredTask {
     }
 }
 
-static GLOBAL: Lazy<Result<Registry, RegistryError>> = Lazy::new(|| {
-    let mut problems = Vec::new();
-    let mut dirs: Vec<&MetadataDir> = Vec::new();
-    for dir in METADATA {
-        if dirs.iter().any(|seen| (seen.crate_name, seen.path) == (dir.crate_name, dir.path)) {
-            problems.push(Problem::MetadataEmbeddedTwice { crate_name: dir.crate_name, path: dir.path });
-        } else {
-            dirs.push(dir);
-        }
-    }
-    let sources: Vec<Source> = dirs
-        .iter()
-        .flat_map(|dir| dir.documents.iter().map(|document| Source { crate_name: dir.crate_name, document }))
-        .collect();
-    let entries: Vec<&'static TaskEntry> = TASKS.iter().collect();
-    match Registry::build(&entries, &sources) {
-        Ok(registry) if problems.is_empty() => Ok(registry),
-        Ok(_) => Err(RegistryError { problems }),
-        Err(error) => {
-            problems.extend(error.problems);
-            Err(RegistryError { problems })
-        }
-    }
-});
+static GLOBAL: Lazy<Result<Registry, RegistryError>> = Lazy::new(|| Registry::from_linked(|_| true));
 
 fn location(entry: &TaskEntry) -> String {
     format!("{}:{}", entry.file, entry.line)
@@ -143,6 +120,39 @@ impl Registry {
     /// The registry of this binary, built on first use from everything the linker collected.
     pub fn global() -> Result<&'static Registry, &'static RegistryError> {
         GLOBAL.as_ref()
+    }
+
+    /// The registry of the linked tasks and metadata of the crates `include` accepts.
+    fn from_linked(include: impl Fn(&str) -> bool) -> Result<Self, RegistryError> {
+        let mut problems = Vec::new();
+        let mut dirs: Vec<&MetadataDir> = Vec::new();
+        for dir in METADATA.iter().filter(|dir| include(dir.crate_name)) {
+            if dirs.iter().any(|seen| (seen.crate_name, seen.path) == (dir.crate_name, dir.path)) {
+                problems.push(Problem::MetadataEmbeddedTwice { crate_name: dir.crate_name, path: dir.path });
+            } else {
+                dirs.push(dir);
+            }
+        }
+        let sources: Vec<Source> = dirs
+            .iter()
+            .flat_map(|dir| dir.documents.iter().map(|document| Source { crate_name: dir.crate_name, document }))
+            .collect();
+        let entries: Vec<&'static TaskEntry> = TASKS.iter().filter(|entry| include(entry.crate_name)).collect();
+        match Self::build(&entries, &sources) {
+            Ok(registry) if problems.is_empty() => Ok(registry),
+            Ok(_) => Err(RegistryError { problems }),
+            Err(error) => {
+                problems.extend(error.problems);
+                Err(RegistryError { problems })
+            }
+        }
+    }
+
+    /// Builds a registry of the linked tasks and metadata of the named crates only, as
+    /// [`global`](Self::global) would for them; for benchmarks. Not a public API.
+    #[doc(hidden)]
+    pub fn __of_crates(crates: &[&str]) -> Result<Self, RegistryError> {
+        Self::from_linked(|name| crates.contains(&name))
     }
 
     /// Joins task entries with metadata documents and reports every problem at once.
