@@ -1,6 +1,6 @@
 use preheat::Ctx;
 
-#[preheat::task("order.timeout_close", metadata = "tests/ui/meta")]
+#[preheat::task("order.timeout_close", metadata = "tests/ui/meta/tasks")]
 async fn timeout_close(order_id: u64, ctx: Ctx) -> Result<(), String> {
     let _ = (order_id, ctx);
     Ok(())

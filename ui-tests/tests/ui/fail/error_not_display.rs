@@ -3,7 +3,7 @@ enum CloseError {
     AlreadyPaid,
 }
 
-#[preheat::task("order.timeout_close", metadata = "tests/ui/meta")]
+#[preheat::task("order.timeout_close", metadata = "tests/ui/meta/tasks")]
 async fn timeout_close() -> Result<(), CloseError> {
     Err(CloseError::AlreadyPaid)
 }

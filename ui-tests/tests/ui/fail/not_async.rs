@@ -1,4 +1,4 @@
-#[preheat::task("order.timeout_close", metadata = "tests/ui/meta")]
+#[preheat::task("order.timeout_close", metadata = "tests/ui/meta/tasks")]
 fn timeout_close() -> Result<(), String> {
     Ok(())
 }

@@ -8,7 +8,7 @@ struct Charge {
     cents: u64,
 }
 
-#[preheat::task("payment.charge", metadata = "tests/ui/meta")]
+#[preheat::task("payment.charge", metadata = "tests/ui/meta/tasks")]
 async fn charge(ctx: Ctx, input: Charge) -> Result<u64, String> {
     let _ = ctx;
     Ok(input.cents)

@@ -19,7 +19,7 @@ impl std::fmt::Display for CloseError {
     }
 }
 
-#[preheat::task("order.timeout_close", metadata = "tests/ui/meta")]
+#[preheat::task("order.timeout_close", metadata = "tests/ui/meta/tasks")]
 async fn timeout_close(ctx: preheat::Ctx, input: CloseUnpaid) -> Result<Closed, CloseError> {
     let _ = (ctx.attempt(), input.order_id);
     Ok(Closed { refunded: false })

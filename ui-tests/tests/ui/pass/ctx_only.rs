@@ -3,7 +3,7 @@
 
 use preheat::Ctx;
 
-#[preheat::task("cache.warm", metadata = "tests/ui/meta")]
+#[preheat::task("cache.warm", metadata = "tests/ui/meta/tasks")]
 async fn warm(ctx: Ctx) -> Result<(), String> {
     let _ = ctx.task_id();
     Ok(())

@@ -5,7 +5,7 @@
 /// Sends the invoice of an order by mail.
 ///
 /// Retried by the runtime when the mail server is down.
-#[preheat::task("invoice.send", metadata = "tests/ui/meta")]
+#[preheat::task("invoice.send", metadata = "tests/ui/meta/tasks")]
 pub async fn send_invoice() -> Result<(), String> {
     Ok(())
 }

@@ -5,7 +5,7 @@ struct Reindex {
     product_id: u64,
 }
 
-#[preheat::task("search.reindex", metadata = "tests/ui/meta")]
+#[preheat::task("search.reindex", metadata = "tests/ui/meta/tasks")]
 async fn reindex(input: Reindex) -> Result<u32, String> {
     Ok(input.product_id as u32)
 }

@@ -1,6 +1,6 @@
 // A task may take no arguments at all; its input type is `()`.
 
-#[preheat::task("report.daily", metadata = "tests/ui/meta")]
+#[preheat::task("report.daily", metadata = "tests/ui/meta/tasks")]
 async fn daily_report() -> Result<(), String> {
     Ok(())
 }

@@ -6,7 +6,7 @@ mod mail {
         pub customer_id: u64,
     }
 
-    #[preheat::task("mail.welcome", metadata = "tests/ui/meta")]
+    #[preheat::task("mail.welcome", metadata = "tests/ui/meta/tasks")]
     pub async fn send_welcome(input: Welcome) -> Result<(), String> {
         let _ = input.customer_id;
         Ok(())

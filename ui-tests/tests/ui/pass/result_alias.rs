@@ -12,7 +12,7 @@ impl std::fmt::Display for StockError {
 
 type Result<T> = std::result::Result<T, StockError>;
 
-#[preheat::task("stock.sync", metadata = "tests/ui/meta")]
+#[preheat::task("stock.sync", metadata = "tests/ui/meta/tasks")]
 async fn sync_stock() -> Result<u32> {
     Ok(0)
 }

@@ -1,0 +1,6 @@
+#[preheat::task("", metadata = "tests/ui/meta/tasks")]
+async fn timeout_close() -> Result<(), String> {
+    Ok(())
+}
+
+fn main() {}

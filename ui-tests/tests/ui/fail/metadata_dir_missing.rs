@@ -1,0 +1,3 @@
+preheat::metadata!("tests/ui/meta/does_not_exist");
+
+fn main() {}

@@ -1,0 +1,3 @@
+preheat::metadata!("tests/ui/meta/metadata_empty_document");
+
+fn main() {}

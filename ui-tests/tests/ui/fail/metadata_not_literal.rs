@@ -1,0 +1,3 @@
+preheat::metadata!(meta);
+
+fn main() {}

@@ -1,0 +1,3 @@
+preheat::metadata!("tests/ui/meta/metadata_upstream_cycle");
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[preheat::task("order.timeout_close", metadata = "tests/ui/meta/tasks")]
+struct TimeoutClose;
+
+fn main() {}

@@ -1,0 +1,7 @@
+#[preheat::task("order.timeout_close", metadata = "tests/ui/meta/tasks")]
+fn timeout_close<T>(input: T) -> Result<(), String> {
+    let _ = input;
+    Ok(())
+}
+
+fn main() {}
