@@ -2,8 +2,9 @@
 //! `src/bin/` and `BENCHMARKS.md` at the repository root.
 //!
 //! Every binary of this crate links this library, so the tasks (and their metadata in `meta/`)
-//! live here once and every binary sees the same registry. The modules are the measuring
-//! instruments the binaries share.
+//! live here once and every binary sees the same registry. (The `registry` binary adds the
+//! fixture crates of `registry-fixtures/`: only it names them, so only it links them.) The modules
+//! are the measuring instruments the binaries share.
 #![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
 
 pub mod fresh_process;
