@@ -70,9 +70,9 @@ fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The task ids of a directory and the file each is in, for `#[task]`'s look-up.
+/// The documents of a directory by task id, each with its file, for `#[task]`'s look-up.
 pub(crate) struct Index {
-    pub(crate) ids: HashMap<String, PathBuf>,
+    pub(crate) ids: HashMap<String, (PathBuf, preheat_meta::DocumentSummary)>,
 }
 
 /// Indexes are cached for the life of the compiler process, so that a crate of many tasks reads
@@ -97,7 +97,11 @@ impl Index {
         let ids = directory
             .files
             .iter()
-            .flat_map(|file| preheat_meta::document_ids(&file.text).into_iter().map(|id| (id, file.path.clone())))
+            .flat_map(|file| {
+                preheat_meta::summarize(&file.text)
+                    .into_iter()
+                    .map(|summary| (summary.id.clone(), (file.path.clone(), summary)))
+            })
             .collect();
         let index = Arc::new(Self { ids });
         cache.retain(|(path, _, _)| *path != dir);

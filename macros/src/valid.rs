@@ -59,3 +59,29 @@ pub(crate) fn check(task: &TaskFn) -> syn::Result<()> {
         None => Ok(()),
     }
 }
+
+/// Checks the signature against the task's document.
+pub(crate) fn agrees(task: &TaskFn, document: &preheat_meta::DocumentSummary) -> syn::Result<()> {
+    if let (true, Some(input)) = (document.scheduled, &task.input) {
+        return Err(syn::Error::new_spanned(
+            &input.ty,
+            format!(
+                "task `{}` has a `schedule`, so it runs without a caller to give it an input; \
+                 remove this argument, or remove the schedule and submit the task",
+                document.id
+            ),
+        ));
+    }
+    if let (2.., None) = (document.upstream.len(), &task.input) {
+        return Err(syn::Error::new_spanned(
+            &task.item.sig.ident,
+            format!(
+                "task `{}` follows {} tasks ({}), so it takes their outputs as one tuple input, in that order",
+                document.id,
+                document.upstream.len(),
+                document.upstream.iter().map(|id| format!("`{id}`")).collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
