@@ -618,7 +618,7 @@ mod tests {
             problems,
             [
                 "other-tasks/meta/b.yaml: task `order.close`: field `id`: task `order.close` is already defined in shop-tasks/meta/a.yaml; keep one",
-                "shop-tasks/meta/a.yaml: task `order.close`: field `upstream`: unknown task `order.gone`; did you mean `order.close`?",
+                "shop-tasks/meta/a.yaml: task `order.close`: field `upstream.0`: unknown task `order.gone`; did you mean `order.close`?",
                 "task `stock.reserve` (src/stock.rs:20) has no metadata: add a document with `id: stock.reserve` to a YAML file in the `metadata!` directory of crate `shop-tasks`",
                 "task `order.close` is defined twice, at src/order.rs:10 and at src/other.rs:30; give each function its own id",
                 "shop-tasks/meta/a.yaml: task `order.orphan` has metadata but no `#[task(\"order.orphan\")]` function in this binary",

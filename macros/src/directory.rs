@@ -53,7 +53,14 @@ impl Directory {
             }
         }
         let named: Vec<(&str, &TaskMeta)> = documents.iter().map(|(file, meta)| (file.name.as_str(), meta)).collect();
-        errors.extend(preheat_meta::check_set(&named));
+        // The set checks know each document's file but not where in it; find that now.
+        errors.extend(preheat_meta::check_set(&named).into_iter().map(|mut error| {
+            let text = self.files.iter().find(|file| file.name == error.file).map(|file| file.text.as_str());
+            if let (Some(text), Some(task), Some(field)) = (text, &error.task, &error.field) {
+                error.location = preheat_meta::locate(text, task, field);
+            }
+            error
+        }));
         if errors.is_empty() { Ok(documents) } else { Err(errors) }
     }
 }

@@ -18,7 +18,9 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     })?;
     let relative = dir.value();
     let root = crate::manifest_dir();
-    let directory = Directory::read(&root, &relative).map_err(|message| syn::Error::new_spanned(&dir, message))?;
+    let directory = Directory::read(&root, &relative).map_err(|message| {
+        syn::Error::new_spanned(&dir, format!("{message}; the path is relative to the crate's Cargo.toml"))
+    })?;
     let documents = directory.parse().map_err(|errors| {
         let mut errors = errors.into_iter().map(|error| syn::Error::new_spanned(&dir, error.to_string()));
         let mut all = errors.next().unwrap_or_else(|| syn::Error::new_spanned(&dir, "invalid metadata"));

@@ -17,12 +17,14 @@ pub fn parse_file(file: &str, text: &str) -> Result<Vec<TaskMeta>, Vec<MetaError
                 Ok(()) => tasks.push(meta),
                 Err(problems) => errors.extend(problems.into_iter().map(|(field, message)| MetaError {
                     file: file.to_owned(),
-                    location: None,
+                    location: field.and_then(|field| crate::locate(text, &meta.id, field)),
                     task: Some(meta.id.to_string()),
                     field: field.map(str::to_owned),
                     message,
                 })),
             },
+            // A trailing `---` leaves an empty document: nothing to describe, not a mistake.
+            Err(_) if is_empty_document(text, index) => {}
             Err(error) => errors.push(yaml_error(file, text, index, &error)),
         }
         // After a syntax error the parser cannot find the next document reliably.
@@ -31,6 +33,13 @@ pub fn parse_file(file: &str, text: &str) -> Result<Vec<TaskMeta>, Vec<MetaError
         }
     }
     if errors.is_empty() { Ok(tasks) } else { Err(errors) }
+}
+
+fn is_empty_document(text: &str, index: usize) -> bool {
+    serde_yaml::Deserializer::from_str(text)
+        .nth(index)
+        .and_then(|document| serde_yaml::Value::deserialize(document).ok())
+        .is_some_and(|value| value.is_null())
 }
 
 /// What `#[task]` needs to know of a document before the function is compiled: read leniently,
@@ -168,10 +177,20 @@ fn yaml_error(file: &str, text: &str, index: usize, error: &serde_yaml::Error) -
         Some((path, rest)) if !path.contains(' ') => (Some(path.to_owned()), rest.to_owned()),
         _ => (None, message),
     };
-    // The message's own " at line L column C" duplicates `location`.
-    let message = match message.rfind(" at line ") {
-        Some(at) if location.is_some() => message[..at].to_owned(),
-        _ => message,
+    // The message repeats `location` as " at line L column C"; a second position in it (where
+    // an unclosed bracket opened, say) is the useful one, so keep that.
+    let message = match location {
+        Some((line, column)) => message.replacen(&format!(" at line {line} column {column}"), "", 1).replacen(
+            " at line ",
+            " that starts at line ",
+            1,
+        ),
+        None => message,
+    };
+    let message = if message.ends_with("expected a duration") {
+        format!("{message}; write a number and a unit, such as `30s`, `500ms` or `1h 30m`")
+    } else {
+        message
     };
     let message = match suggestion(&message) {
         Some(closest) => format!("{message}; did you mean `{closest}`?"),
@@ -279,7 +298,7 @@ mod tests {
         assert_eq!(fields, ["workers.min", "queue.capacity", "retry.max_attempts"]);
         assert_eq!(
             errors[0].to_string(),
-            "f: task `a.b`: field `workers.min`: `min` (5) is greater than `max` (2); raise `max` or lower `min`"
+            "f:2:17: task `a.b`: field `workers.min`: `min` (5) is greater than `max` (2); raise `max` or lower `min`"
         );
     }
 
@@ -325,7 +344,13 @@ mod tests {
 
     #[test]
     fn invalid_yaml_is_located() {
-        let error = one_error("id: a.b\nworkers: { min: 1\n");
+        let error = one_error("id: a.b\nupstream: [a.c\nworkers: { min: 1 }\n");
         assert!(error.location.is_some(), "{error}");
+        assert!(error.message.contains("that starts at line 2 column 11"), "{error}");
+    }
+
+    #[test]
+    fn an_empty_trailing_document_is_ignored() {
+        assert_eq!(parse_file("f", "id: a.b\n---\n").unwrap().len(), 1);
     }
 }
