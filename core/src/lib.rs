@@ -3,7 +3,10 @@
 #![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
 
 mod deadline;
+mod delay;
 mod error;
+mod fan_in;
+mod flow;
 mod outcome;
 mod pool;
 pub mod queue;
@@ -11,9 +14,13 @@ mod record;
 mod registry;
 mod retry;
 mod runtime;
+mod schedule;
 mod task;
 
+pub use delay::{Delay, DelayedKey};
 pub use error::{ShutdownError, StartError, SubmitError};
+pub use fan_in::FanIn;
+pub use flow::{Flow, FlowId, FlowReport, TaskStatus};
 pub use outcome::{Completion, Outcome, TaskError};
 pub use pool::PoolStats;
 pub use preheat_macros::{metadata, task};
@@ -21,6 +28,7 @@ pub use preheat_meta as meta;
 pub use record::TaskRecord;
 pub use registry::{Problem, RegisteredTask, Registry, RegistryError};
 pub use runtime::{Runtime, RuntimeBuilder};
+pub use schedule::ScheduleStats;
 pub use task::{Ctx, Task};
 
 /// Items the macros expand to. Not a public API: it may change in any release.

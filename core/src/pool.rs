@@ -9,21 +9,26 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use futures_util::FutureExt;
-use preheat_meta::TaskMeta;
+use preheat_meta::{OnFull, TaskMeta};
 use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use crate::deadline;
+use crate::flow::{FlowId, Watch};
 use crate::outcome::TaskError;
-use crate::queue::{Job, JobQueue, MemoryQueue};
+use crate::queue::{Job, JobQueue, MemoryQueue, PushError};
 use crate::record::TaskRecord;
 use crate::retry::backoff;
+use crate::runtime::Inner;
 use crate::task::{Ctx, Task};
 
 /// What a pool needs from its runtime.
 pub(crate) struct PoolContext {
     pub(crate) meta: &'static TaskMeta,
+    /// For tasks that submit tasks (`Ctx::submit`): the runtime, which the pool must not keep alive.
+    pub(crate) runtime: Weak<Inner>,
     pub(crate) shared: Arc<Shared>,
     pub(crate) handle: Handle,
     /// Each pre-warmed worker sends one message here once it is about to park.
@@ -65,6 +70,9 @@ pub struct PoolStats {
 /// The type-erased face of a [`Pool`], for the runtime's per-task table.
 pub(crate) trait ErasedPool: Send + Sync {
     fn as_any(&self) -> &dyn Any;
+    /// Queues a job whose input comes type-erased (from a flow, a schedule or a delay) without
+    /// ever waiting; the input must be the task's input type.
+    fn submit_erased(&self, input: Box<dyn Any + Send>, watch: Option<Watch>) -> Result<(), String>;
     fn stats(&self) -> PoolStats;
     fn close(&self);
     fn take_workers(&self) -> JoinSet<()>;
@@ -81,13 +89,15 @@ pub(crate) struct Pool<T: Task> {
     closed: AtomicBool,
     shared: Arc<Shared>,
     handle: Handle,
+    runtime: Weak<Inner>,
+    /// Workers, and jobs waiting for room in a full queue on a non-waiting submit's behalf.
     joins: Mutex<JoinSet<()>>,
     this: Weak<Pool<T>>,
 }
 
 /// Builds the pool of `T` and spawns its `workers.min` workers. Stored in each `TaskEntry`.
 pub(crate) fn start<T: Task>(context: PoolContext) -> Arc<dyn ErasedPool> {
-    let PoolContext { meta, shared, handle, ready } = context;
+    let PoolContext { meta, runtime, shared, handle, ready } = context;
     let pool = Arc::new_cyclic(|this| Pool::<T> {
         meta,
         queue: Box::new(MemoryQueue::new(meta.queue.capacity as usize)),
@@ -96,6 +106,7 @@ pub(crate) fn start<T: Task>(context: PoolContext) -> Arc<dyn ErasedPool> {
         closed: AtomicBool::new(false),
         shared,
         handle,
+        runtime,
         joins: Mutex::new(JoinSet::new()),
         this: this.clone(),
     });
@@ -147,7 +158,12 @@ impl<T: Task> Pool<T> {
         joins.spawn_on(pool.work(ready), &self.handle);
     }
 
-    async fn work(self: Arc<Self>, mut ready: Option<mpsc::UnboundedSender<()>>) {
+    async fn work(self: Arc<Self>, ready: Option<mpsc::UnboundedSender<()>>) {
+        // Set once per worker, not per job: `Ctx::submit` finds the runtime here.
+        crate::runtime::with_current(self.runtime.clone(), self.clone().work_loop(ready)).await;
+    }
+
+    async fn work_loop(self: Arc<Self>, mut ready: Option<mpsc::UnboundedSender<()>>) {
         let _replace_if_panicking = Replacement { pool: &self };
         loop {
             let job = match self.queue.try_pop() {
@@ -197,12 +213,20 @@ impl<T: Task> Pool<T> {
     /// Runs a job to its end: attempts with timeout, panic containment and backoff, then the
     /// outcome to the submitter and, on failure, the job to the dead-letter list.
     async fn execute(&self, job: Job<T>) {
+        match job.watch.as_ref().and_then(|watch| watch.watcher.flow_id()) {
+            // Every log line of a flow's tasks carries the flow's id.
+            Some(flow) => self.run_job(job, Some(flow)).instrument(tracing::info_span!("flow", id = %flow)).await,
+            None => self.run_job(job, None).await,
+        }
+    }
+
+    async fn run_job(&self, job: Job<T>, flow: Option<FlowId>) {
         let mut flight = InFlight { pool: self, job: Some(job), attempts: 0 };
         let retry = &self.meta.retry;
         let outcome = loop {
             flight.attempts += 1;
             let attempt = flight.attempts;
-            let ctx = Ctx::new(T::ID, attempt);
+            let ctx = Ctx::new(T::ID, attempt, flow);
             let input = flight.input();
             // The clone is user code too, so it runs inside the unwind guard.
             let run = AssertUnwindSafe(async move { T::run(ctx, input.clone()).await }).catch_unwind();
@@ -227,10 +251,45 @@ impl<T: Task> Pool<T> {
             tracing::error!(task = T::ID, attempts, %error, "task failed for good; moved to the dead-letter list");
             Shared::push(&self.shared.dead_letters, TaskRecord::new::<T>(job.input, attempts, Some(error)));
         }
+        if let Some(Watch { watcher, task }) = job.watch {
+            let erased = match &outcome {
+                Ok(output) => Ok(Arc::new(output.clone()) as Arc<dyn Any + Send + Sync>),
+                Err(error) => Err(describe(error)),
+            };
+            watcher.finished(task, erased);
+        }
         if let Some(reply) = job.reply {
             // The submitter may have dropped its `Completion`: that only means nobody waits.
             let _ = reply.send(outcome);
         }
+    }
+
+    /// Queues a job without waiting. When the queue is full and its policy is `block`, the job
+    /// waits for room in a task of its own, so the caller (a worker, a timer) never blocks.
+    pub(crate) fn submit_without_waiting(&self, job: Job<T>) -> Result<(), PushError<Job<T>>> {
+        match self.queue.try_push(job) {
+            Ok(()) => self.grow_if_backlogged(),
+            Err(PushError::Full(job)) if self.meta.queue.on_full == OnFull::Block => {
+                self.try_grow();
+                let Some(pool) = self.this.upgrade() else { return Err(PushError::Closed(job)) };
+                let mut joins = self.joins.lock().unwrap_or_else(PoisonError::into_inner);
+                if self.closed.load(SeqCst) {
+                    return Err(PushError::Closed(job));
+                }
+                joins.spawn_on(
+                    async move {
+                        // Shutdown closes the queue, which hands the job back: list it rather
+                        // than lose it.
+                        if let Err(job) = pool.queue.push(job).await {
+                            Shared::push(&pool.shared.unfinished, TaskRecord::new::<T>(job.input, 0, None));
+                        }
+                    },
+                    &self.handle,
+                );
+            }
+            Err(error) => return Err(error),
+        }
+        Ok(())
     }
 }
 
@@ -262,6 +321,14 @@ impl<T: Task> Drop for InFlight<'_, T> {
 impl<T: Task> ErasedPool for Pool<T> {
     fn as_any(&self) -> &dyn Any {
         self
+    }
+
+    fn submit_erased(&self, input: Box<dyn Any + Send>, watch: Option<Watch>) -> Result<(), String> {
+        let input = *input.downcast::<T::Input>().map_err(|_| format!("an input of the wrong type for `{}`", T::ID))?;
+        self.submit_without_waiting(Job { input, reply: None, watch }).map_err(|error| match error {
+            PushError::Full(_) => format!("the queue of `{}` is full", T::ID),
+            PushError::Closed(_) => "the runtime is shutting down".to_owned(),
+        })
     }
 
     fn stats(&self) -> PoolStats {

@@ -11,6 +11,7 @@ use concurrent_queue::{ConcurrentQueue, PopError};
 use futures_util::future::BoxFuture;
 use tokio::sync::{Notify, oneshot};
 
+use crate::flow::Watch;
 use crate::outcome::Outcome;
 use crate::task::Task;
 
@@ -19,6 +20,8 @@ pub struct Job<T: Task> {
     pub(crate) input: T::Input,
     /// Where the outcome goes; `None` for a detached submit, which saves the channel.
     pub(crate) reply: Option<oneshot::Sender<Outcome<T>>>,
+    /// Who else wants to know how it ended: the job's flow run, or its schedule.
+    pub(crate) watch: Option<Watch>,
 }
 
 impl<T: Task> std::fmt::Debug for Job<T> {
@@ -224,7 +227,7 @@ mod tests {
     }
 
     fn job(input: u32) -> Job<Noop> {
-        Job { input, reply: None }
+        Job { input, reply: None, watch: None }
     }
 
     fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {

@@ -6,7 +6,7 @@
 //! and no YAML parsing: what is left to check is what no single crate can see, tasks and
 //! metadata of different crates meeting in one binary.
 
-use std::any::TypeId;
+use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -15,6 +15,7 @@ use linkme::distributed_slice;
 use once_cell::sync::Lazy;
 use preheat_meta::{MetaError, TaskMeta};
 
+use crate::fan_in::FanIn;
 use crate::pool::{ErasedPool, PoolContext};
 use crate::task::Task;
 
@@ -36,12 +37,76 @@ pub struct TaskEntry {
     line: u32,
     type_id: fn() -> TypeId,
     pub(crate) start_pool: fn(PoolContext) -> std::sync::Arc<dyn ErasedPool>,
+    /// Whether the task takes no input, so that it can run by itself on a schedule.
+    pub(crate) takes_no_input: bool,
+    pub(crate) input: TypeInfo,
+    pub(crate) output: TypeInfo,
+    /// Clones an output for a downstream task's input.
+    clone_output: fn(&(dyn Any + Send + Sync)) -> Box<dyn Any + Send>,
+    /// For a task with several upstream tasks: how many, and its tuple input's parts.
+    pub(crate) fan_in: Option<FanInEntry>,
+}
+
+/// A type, for the registry's edge checks and their messages.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TypeInfo {
+    pub(crate) id: fn() -> TypeId,
+    pub(crate) name: fn() -> &'static str,
+}
+
+impl TypeInfo {
+    const fn of<T: 'static>() -> Self {
+        Self { id: TypeId::of::<T>, name: std::any::type_name::<T> }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FanInEntry {
+    pub(crate) upstream: usize,
+    pub(crate) parts: fn() -> Vec<(TypeId, &'static str)>,
+    assemble: fn(Vec<ErasedInput>) -> Option<ErasedInput>,
+}
+
+/// A task input whose type only the task's pool knows.
+pub(crate) type ErasedInput = Box<dyn Any + Send>;
+
+fn clone_output<O: Clone + Send + 'static>(output: &(dyn Any + Send + Sync)) -> Box<dyn Any + Send> {
+    match output.downcast_ref::<O>() {
+        Some(output) => Box::new(output.clone()),
+        None => unreachable!("a task's output has its entry's output type"),
+    }
+}
+
+fn assemble<I: FanIn>(parts: Vec<ErasedInput>) -> Option<ErasedInput> {
+    I::assemble(parts).map(|input| Box::new(input) as Box<dyn Any + Send>)
 }
 
 impl TaskEntry {
     /// The entry of task `T`, defined at `file:line` of crate `crate_name`.
     pub const fn of<T: Task>(crate_name: &'static str, file: &'static str, line: u32) -> Self {
-        Self { id: T::ID, crate_name, file, line, type_id: TypeId::of::<T>, start_pool: crate::pool::start::<T> }
+        Self {
+            id: T::ID,
+            crate_name,
+            file,
+            line,
+            type_id: TypeId::of::<T>,
+            start_pool: crate::pool::start::<T>,
+            takes_no_input: false,
+            input: TypeInfo::of::<T::Input>(),
+            output: TypeInfo::of::<T::Output>(),
+            clone_output: clone_output::<T::Output>,
+            fan_in: None,
+        }
+    }
+
+    /// The entry of a task that takes no input.
+    pub const fn of_unit<T: Task<Input = ()>>(crate_name: &'static str, file: &'static str, line: u32) -> Self {
+        Self { takes_no_input: true, ..Self::of::<T>(crate_name, file, line) }
+    }
+
+    /// Marks the task as following `upstream` tasks, whose outputs its tuple input `I` holds.
+    pub const fn fan_in<I: FanIn>(self, upstream: usize) -> Self {
+        Self { fan_in: Some(FanInEntry { upstream, parts: I::parts, assemble: assemble::<I> }), ..self }
     }
 }
 
@@ -76,6 +141,10 @@ pub(crate) struct Source {
 #[derive(Debug)]
 pub struct Registry {
     tasks: Vec<RegisteredTask>,
+    /// By task index, the indices of the tasks each follows, in `upstream` order.
+    upstream: Vec<Vec<usize>>,
+    /// By task index, the indices of the tasks that follow it.
+    downstream: Vec<Vec<usize>>,
     by_type: HashMap<TypeId, usize, BuildHasherDefault<TypeIdHasher>>,
     by_id: HashMap<String, usize>,
 }
@@ -90,8 +159,9 @@ pub struct RegisteredTask {
 
 impl RegisteredTask {
     /// The task id.
-    pub fn id(&self) -> &str {
-        &self.meta.id
+    pub fn id(&self) -> &'static str {
+        let meta: &'static TaskMeta = self.meta;
+        &meta.id
     }
 
     /// The task's metadata, defaults applied.
@@ -108,9 +178,49 @@ impl RegisteredTask {
     pub fn defined_at(&self) -> String {
         format!("{}:{}", self.entry.file, self.entry.line)
     }
+
+    pub(crate) fn clone_output(&self, output: &(dyn Any + Send + Sync)) -> Box<dyn Any + Send> {
+        (self.entry.clone_output)(output)
+    }
+
+    /// The tuple input of a task with several upstream tasks, from their outputs in order.
+    pub(crate) fn assemble(&self, parts: Vec<Box<dyn Any + Send>>) -> Option<Box<dyn Any + Send>> {
+        (self.entry.fan_in?.assemble)(parts)
+    }
 }
 
 static GLOBAL: Lazy<Result<Registry, RegistryError>> = Lazy::new(|| Registry::from_linked(|_| true));
+
+/// What is wrong with a task's place in the flow graph and its schedule, checked before any task
+/// runs: each upstream output must be what the task takes as input.
+fn edge_problems(tasks: &[RegisteredTask], task: &RegisteredTask, upstream: &[usize]) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let entry = task.entry;
+    if task.meta.schedule.is_some() && !entry.takes_no_input {
+        problems.push(Problem::ScheduledWithInput { task: entry.id, input: (entry.input.name)() });
+    }
+    let mismatch = |up: usize, expected: (TypeId, &'static str)| {
+        let up = &tasks[up];
+        let found = ((up.entry.output.id)(), (up.entry.output.name)());
+        (found.0 != expected.0).then_some(Problem::EdgeType {
+            upstream: up.entry.id,
+            downstream: entry.id,
+            output: found.1,
+            input: expected.1,
+        })
+    };
+    match (upstream, entry.fan_in) {
+        ([], _) => {}
+        ([up], None) => problems.extend(mismatch(*up, ((entry.input.id)(), (entry.input.name)()))),
+        (ups, Some(fan_in)) if fan_in.upstream == ups.len() => {
+            problems.extend(ups.iter().zip((fan_in.parts)()).filter_map(|(up, part)| mismatch(*up, part)));
+        }
+        (ups, _) => {
+            problems.push(Problem::FanInShape { task: entry.id, upstream: ups.len(), input: (entry.input.name)() })
+        }
+    }
+    problems
+}
 
 fn location(entry: &TaskEntry) -> String {
     format!("{}:{}", entry.file, entry.line)
@@ -207,8 +317,30 @@ impl Registry {
         if !problems.is_empty() {
             return Err(RegistryError { problems });
         }
+        let upstream: Vec<Vec<usize>> = tasks
+            .iter()
+            .map(|task| task.meta.upstream.iter().filter_map(|id| by_id.get(id.as_ref()).copied()).collect())
+            .collect();
+        let mut downstream = vec![Vec::new(); tasks.len()];
+        for (task, ups) in upstream.iter().enumerate() {
+            for &up in ups {
+                downstream[up].push(task);
+            }
+        }
+        problems.extend(tasks.iter().zip(&upstream).flat_map(|(task, ups)| edge_problems(&tasks, task, ups)));
+        if !problems.is_empty() {
+            return Err(RegistryError { problems });
+        }
         let by_type = tasks.iter().enumerate().map(|(index, task)| ((task.entry.type_id)(), index)).collect();
-        Ok(Self { tasks, by_type, by_id })
+        Ok(Self { tasks, upstream, downstream, by_type, by_id })
+    }
+
+    pub(crate) fn upstream(&self, task: usize) -> &[usize] {
+        &self.upstream[task]
+    }
+
+    pub(crate) fn downstream(&self, task: usize) -> &[usize] {
+        &self.downstream[task]
     }
 
     /// Every task, in link order.
@@ -290,6 +422,42 @@ pub enum Problem {
     /// Metadata documents clash: an id defined twice, an unknown `upstream` id, a cycle.
     #[error("{0}")]
     Metadata(MetaError),
+    /// A task's upstream output is not the task's input.
+    #[error(
+        "task `{downstream}` follows `{upstream}`, so it takes `{upstream}`'s output `{output}` as input, \
+         but its input is `{input}`"
+    )]
+    EdgeType {
+        /// The task whose output is handed on.
+        upstream: &'static str,
+        /// The task that receives it.
+        downstream: &'static str,
+        /// The upstream task's output type.
+        output: &'static str,
+        /// The downstream task's input type (or its tuple element).
+        input: &'static str,
+    },
+    /// A task's input does not have one tuple element per upstream task.
+    #[error(
+        "task `{task}` follows {upstream} task(s), so its input must be a tuple of their outputs, one per \
+         upstream task in order, but it is `{input}`"
+    )]
+    FanInShape {
+        /// The task.
+        task: &'static str,
+        /// How many tasks it follows.
+        upstream: usize,
+        /// Its input type.
+        input: &'static str,
+    },
+    /// A scheduled task takes an input nobody can give it.
+    #[error("task `{task}` has a `schedule` but takes an input (`{input}`); a scheduled task runs without a caller")]
+    ScheduledWithInput {
+        /// The task.
+        task: &'static str,
+        /// Its input type.
+        input: &'static str,
+    },
     /// A crate calls `metadata!` twice for the same directory.
     #[error(
         "crate `{crate_name}` embeds its metadata directory `{path}` twice (two `metadata!(\"{path}\")` calls); keep one"
@@ -368,6 +536,19 @@ mod tests {
             }
         };
     }
+    #[derive(Clone, Copy)]
+    struct Count;
+    impl Task for Count {
+        const ID: &'static str = "stock.count";
+        type Input = ();
+        type Output = u32;
+        type Error = String;
+        async fn run(_: Ctx, _: ()) -> Result<u32, String> {
+            Ok(1)
+        }
+    }
+    static COUNT: TaskEntry = TaskEntry::of_unit::<Count>("shop-tasks", "src/stock.rs", 40);
+
     fake_task!(Close, "order.close");
     fake_task!(Reserve, "stock.reserve");
     fake_task!(CloseAgain, "order.close");
@@ -437,10 +618,30 @@ mod tests {
             problems,
             [
                 "other-tasks/meta/b.yaml: task `order.close`: field `id`: task `order.close` is already defined in shop-tasks/meta/a.yaml; keep one",
-                "shop-tasks/meta/a.yaml: task `order.close`: field `upstream`: unknown task `order.gone`; did you mean `order.close`?",
+                "shop-tasks/meta/a.yaml: task `order.close`: field `upstream.0`: unknown task `order.gone`; did you mean `order.close`?",
                 "task `stock.reserve` (src/stock.rs:20) has no metadata: add a document with `id: stock.reserve` to a YAML file in the `metadata!` directory of crate `shop-tasks`",
                 "task `order.close` is defined twice, at src/order.rs:10 and at src/other.rs:30; give each function its own id",
                 "shop-tasks/meta/a.yaml: task `order.orphan` has metadata but no `#[task(\"order.orphan\")]` function in this binary",
+            ]
+        );
+    }
+
+    #[test]
+    fn edge_types_are_checked_before_anything_runs() {
+        let files = [file(
+            "shop-tasks",
+            "a.yaml",
+            "id: stock.count\nschedule: { every: 1s }\n---\nid: order.close\nupstream: [stock.count]\n---\n\
+             id: stock.reserve\nupstream: [stock.count, order.close]",
+        )];
+        let problems = problems(&[&COUNT, &CLOSE, &RESERVE], &files);
+        assert_eq!(
+            problems,
+            [
+                "task `order.close` follows `stock.count`, so it takes `stock.count`'s output `u32` as input, but its \
+                 input is `()`",
+                "task `stock.reserve` follows 2 task(s), so its input must be a tuple of their outputs, one per upstream \
+                 task in order, but it is `()`",
             ]
         );
     }

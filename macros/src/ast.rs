@@ -89,8 +89,12 @@ impl Parse for Args {
                     ),
                 ));
             }
-            input.parse::<Token![=]>()?;
-            metadata = Some(input.parse::<LitStr>()?);
+            let hint = |error: syn::Error| syn::Error::new(error.span(), "write `metadata = \"path/to/meta\"`");
+            input.parse::<Token![=]>().map_err(hint)?;
+            let dir = input.parse::<LitStr>().map_err(hint)?;
+            if metadata.replace(dir).is_some() {
+                return Err(syn::Error::new_spanned(&key, "`metadata` is given twice; keep one"));
+            }
         }
         Ok(Self { id, metadata })
     }

@@ -53,7 +53,14 @@ impl Directory {
             }
         }
         let named: Vec<(&str, &TaskMeta)> = documents.iter().map(|(file, meta)| (file.name.as_str(), meta)).collect();
-        errors.extend(preheat_meta::check_set(&named));
+        // The set checks know each document's file but not where in it; find that now.
+        errors.extend(preheat_meta::check_set(&named).into_iter().map(|mut error| {
+            let text = self.files.iter().find(|file| file.name == error.file).map(|file| file.text.as_str());
+            if let (Some(text), Some(task), Some(field)) = (text, &error.task, &error.field) {
+                error.location = preheat_meta::locate(text, task, field);
+            }
+            error
+        }));
         if errors.is_empty() { Ok(documents) } else { Err(errors) }
     }
 }
@@ -70,9 +77,9 @@ fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The task ids of a directory and the file each is in, for `#[task]`'s look-up.
+/// The documents of a directory by task id, each with its file, for `#[task]`'s look-up.
 pub(crate) struct Index {
-    pub(crate) ids: HashMap<String, PathBuf>,
+    pub(crate) ids: HashMap<String, (PathBuf, preheat_meta::DocumentSummary)>,
 }
 
 /// Indexes are cached for the life of the compiler process, so that a crate of many tasks reads
@@ -97,7 +104,11 @@ impl Index {
         let ids = directory
             .files
             .iter()
-            .flat_map(|file| preheat_meta::document_ids(&file.text).into_iter().map(|id| (id, file.path.clone())))
+            .flat_map(|file| {
+                preheat_meta::summarize(&file.text)
+                    .into_iter()
+                    .map(|summary| (summary.id.clone(), (file.path.clone(), summary)))
+            })
             .collect();
         let index = Arc::new(Self { ids });
         cache.retain(|(path, _, _)| *path != dir);

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use preheat_meta::DocumentSummary;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::{ReturnType, spanned::Spanned};
@@ -10,7 +11,7 @@ use crate::ast::TaskFn;
 
 /// Replaces the function by a unit struct of the same name (the handle), moves the function body
 /// to `Handle::call`, implements `preheat::Task` and registers the task in the linker slice.
-pub(crate) fn task(task: &TaskFn, document: &Path) -> TokenStream {
+pub(crate) fn task(task: &TaskFn, file: &Path, document: &DocumentSummary) -> TokenStream {
     let item = &task.item;
     let vis = &item.vis;
     let name = &item.sig.ident;
@@ -54,8 +55,22 @@ pub(crate) fn task(task: &TaskFn, document: &Path) -> TokenStream {
     );
     let doc = format!("Handle of the task `{}`: pass it to `Runtime::submit`.", id.value());
     // Read at compile time to find the task's document: an edit must rebuild this crate.
-    let document = document.canonicalize().unwrap_or_else(|_| document.to_path_buf());
-    let document = document.to_string_lossy();
+    let file = file.canonicalize().unwrap_or_else(|_| file.to_path_buf());
+    let file = file.to_string_lossy();
+    // What the runtime needs beyond the `Task` impl: how to make the input of a task that
+    // runs by itself, and how to assemble one from several upstream outputs.
+    let entry = match &task.input {
+        None => quote!(::preheat::__private::TaskEntry::of_unit::<#name>),
+        Some(_) => quote!(::preheat::__private::TaskEntry::of::<#name>),
+    };
+    let fan_in = match (&task.input, document.upstream.len()) {
+        (Some(input), 2..) => {
+            let ty = &input.ty;
+            let parts = document.upstream.len();
+            quote_spanned!(ty.span()=> .fan_in::<#ty>(#parts))
+        }
+        _ => quote!(),
+    };
 
     quote! {
         #(#docs)*
@@ -89,16 +104,16 @@ pub(crate) fn task(task: &TaskFn, document: &Path) -> TokenStream {
         }
 
         const _: () = {
-            const _: &[u8] = ::core::include_bytes!(#document);
+            const _: &[u8] = ::core::include_bytes!(#file);
 
 
             #[::preheat::__private::linkme::distributed_slice(::preheat::__private::TASKS)]
             #[linkme(crate = ::preheat::__private::linkme)]
-            static __PREHEAT_TASK: ::preheat::__private::TaskEntry = ::preheat::__private::TaskEntry::of::<#name>(
+            static __PREHEAT_TASK: ::preheat::__private::TaskEntry = #entry(
                 ::core::env!("CARGO_PKG_NAME"),
                 ::core::file!(),
                 ::core::line!(),
-            );
+            )#fan_in;
         };
     }
 }

@@ -33,16 +33,20 @@ pub fn task(args: TokenStream, item: TokenStream) -> TokenStream {
         let checked = valid::check(&task);
         // An invalid id is reported by `check`; looking it up would only add noise.
         let found = match preheat_meta::validate_id(&task.id.value()) {
-            Ok(()) => lookup::find(&task),
-            Err(_) => Ok(std::path::PathBuf::new()),
+            Ok(()) => lookup::find(&task).and_then(|(file, document)| {
+                valid::agrees(&task, &document)?;
+                Ok(Some((file, document)))
+            }),
+            Err(_) => Ok(None),
         };
         match (checked, found) {
-            (Ok(()), Ok(document)) => Ok(expand::task(&task, &document)),
+            (Ok(()), Ok(Some((file, document)))) => Ok(expand::task(&task, &file, &document)),
             (Err(mut errors), Err(missing)) => {
                 errors.combine(missing);
                 Err(errors)
             }
             (Err(errors), _) | (_, Err(errors)) => Err(errors),
+            (Ok(()), Ok(None)) => unreachable!("`check` rejects an id that `validate_id` rejects"),
         }
     }) {
         Ok(tokens) => tokens.into(),

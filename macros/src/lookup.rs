@@ -4,11 +4,13 @@ use std::path::PathBuf;
 
 use syn::LitStr;
 
+use preheat_meta::DocumentSummary;
+
 use crate::ast::TaskFn;
 use crate::directory::Index;
 
-/// Where the task's id is documented: the file to track for rebuilds.
-pub(crate) fn find(task: &TaskFn) -> syn::Result<PathBuf> {
+/// The task's document: the file to track for rebuilds, and what the signature must agree with.
+pub(crate) fn find(task: &TaskFn) -> syn::Result<(PathBuf, DocumentSummary)> {
     let id = task.id.value();
     let relative = task.metadata.as_ref().map_or_else(|| "meta".to_owned(), LitStr::value);
     let index = Index::of(&crate::manifest_dir(), &relative).map_err(|message| {
@@ -21,7 +23,7 @@ pub(crate) fn find(task: &TaskFn) -> syn::Result<PathBuf> {
     })?;
     let shown = format!("`{relative}/`");
     match index.ids.get(&id) {
-        Some(file) => Ok(file.clone()),
+        Some(found) => Ok(found.clone()),
         None => {
             let hint = match preheat_meta::closest(&id, index.ids.keys().map(String::as_str)) {
                 Some(close) => format!("; did you mean `{close}`?"),

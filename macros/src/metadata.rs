@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use preheat_meta::{OnFull, TaskMeta, Warmup};
+use preheat_meta::{Missed, OnFull, Overlap, Schedule, TaskMeta, Warmup};
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::LitStr;
@@ -18,7 +18,9 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     })?;
     let relative = dir.value();
     let root = crate::manifest_dir();
-    let directory = Directory::read(&root, &relative).map_err(|message| syn::Error::new_spanned(&dir, message))?;
+    let directory = Directory::read(&root, &relative).map_err(|message| {
+        syn::Error::new_spanned(&dir, format!("{message}; the path is relative to the crate's Cargo.toml"))
+    })?;
     let documents = directory.parse().map_err(|errors| {
         let mut errors = errors.into_iter().map(|error| syn::Error::new_spanned(&dir, error.to_string()));
         let mut all = errors.next().unwrap_or_else(|| syn::Error::new_spanned(&dir, "invalid metadata"));
@@ -64,10 +66,7 @@ fn task_meta(meta: &TaskMeta) -> TokenStream {
     let (base, max, jitter) = (duration(retry.backoff.base), duration(retry.backoff.max), retry.jitter);
     let workers = &meta.workers;
     let min = workers.min;
-    let max_workers = match workers.max {
-        Some(max) => quote!(::core::option::Option::Some(#max)),
-        None => quote!(::core::option::Option::None),
-    };
+    let max_workers = option(workers.max.map(|max| quote!(#max)));
     let idle = duration(workers.idle);
     let capacity = meta.queue.capacity;
     let on_full = match meta.queue.on_full {
@@ -79,6 +78,7 @@ fn task_meta(meta: &TaskMeta) -> TokenStream {
         Warmup::Lazy => quote!(Lazy),
     };
     let upstream = meta.upstream.iter().map(|id| id.as_ref());
+    let schedule = option(meta.schedule.as_ref().map(schedule_tokens));
     quote! {
         ::preheat::meta::TaskMeta::__const(
             #id,
@@ -89,7 +89,44 @@ fn task_meta(meta: &TaskMeta) -> TokenStream {
             ::preheat::meta::Queue::__const(#capacity, ::preheat::meta::OnFull::#on_full),
             ::preheat::meta::Warmup::#warmup,
             &[#(::std::borrow::Cow::Borrowed(#upstream)),*],
+            #schedule,
         )
+    }
+}
+
+fn schedule_tokens(schedule: &Schedule) -> TokenStream {
+    let every = option(schedule.every.map(duration));
+    let cron = option(schedule.cron.as_deref().map(|cron| quote!(#cron)));
+    let tz = option(schedule.tz.as_deref().map(|tz| quote!(#tz)));
+    let (initial_delay, jitter) = (duration(schedule.initial_delay), duration(schedule.jitter));
+    let overlap = match schedule.overlap {
+        Overlap::Skip => quote!(Skip),
+        Overlap::Queue => quote!(Queue),
+        Overlap::Allow => quote!(Allow),
+    };
+    let missed = match schedule.missed {
+        Missed::Skip => quote!(Skip),
+        Missed::CatchUp => quote!(CatchUp),
+    };
+    let catch_up_max = schedule.catch_up_max;
+    quote! {
+        ::preheat::meta::Schedule::__const(
+            #every,
+            #cron,
+            #tz,
+            #initial_delay,
+            #jitter,
+            ::preheat::meta::Overlap::#overlap,
+            ::preheat::meta::Missed::#missed,
+            #catch_up_max,
+        )
+    }
+}
+
+fn option(value: Option<TokenStream>) -> TokenStream {
+    match value {
+        Some(value) => quote!(::core::option::Option::Some(#value)),
+        None => quote!(::core::option::Option::None),
     }
 }
 

@@ -15,8 +15,36 @@ pub(crate) fn check(task: &TaskFn) -> syn::Result<()> {
     if sig.asyncness.is_none() {
         error(&sig.fn_token, "a task must be an `async fn`; add `async` before `fn`");
     }
-    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+    if !sig.generics.params.is_empty() {
         error(&sig.generics, "a task cannot be generic: the registry needs one concrete function per id");
+    } else if let Some(where_clause) = &sig.generics.where_clause {
+        error(where_clause, "a task cannot have a `where` clause; remove it");
+    }
+    if let Some(unsafety) = &sig.unsafety {
+        error(
+            unsafety,
+            "a task cannot be an `unsafe fn`: the runtime calls it and cannot uphold its contract; \
+             put an `unsafe` block inside the function",
+        );
+    }
+    if let Some(abi) = &sig.abi {
+        error(abi, "a task is a Rust `async fn`; remove the `extern` ABI");
+    }
+    for arg in &sig.inputs {
+        if let FnArg::Typed(typed) = arg {
+            match &*typed.ty {
+                syn::Type::Reference(reference) => error(
+                    &reference.and_token,
+                    "a task's input goes through a queue, so it must own its data: use `String` for `&str`, \
+                     `Vec<T>` for `&[T]`, or an owned struct",
+                ),
+                syn::Type::ImplTrait(ty) => error(
+                    ty,
+                    "a task cannot be generic: `impl Trait` in an argument is a type parameter; name a concrete type",
+                ),
+                _ => {}
+            }
+        }
     }
     if let Some(constness) = &sig.constness {
         error(constness, "a task cannot be a `const fn`");
@@ -38,7 +66,12 @@ pub(crate) fn check(task: &TaskFn) -> syn::Result<()> {
         );
     }
     if let (2, Some(ctx), Some(input)) = (typed.len(), &task.ctx, &task.input) {
-        if is_ctx(&input.ty) && !is_ctx(&ctx.ty) {
+        if is_ctx(&input.ty) && is_ctx(&ctx.ty) {
+            error(
+                &input.ty,
+                "a task takes the context once; the second argument is the input: `(ctx: preheat::Ctx, input: YourInput)`",
+            );
+        } else if is_ctx(&input.ty) {
             // Swapped arguments are one mistake: report it once, on the context.
             error(
                 &input.ty,
@@ -58,4 +91,30 @@ pub(crate) fn check(task: &TaskFn) -> syn::Result<()> {
         Some(all) => Err(all),
         None => Ok(()),
     }
+}
+
+/// Checks the signature against the task's document.
+pub(crate) fn agrees(task: &TaskFn, document: &preheat_meta::DocumentSummary) -> syn::Result<()> {
+    if let (true, Some(input)) = (document.scheduled, &task.input) {
+        return Err(syn::Error::new_spanned(
+            &input.ty,
+            format!(
+                "task `{}` has a `schedule`, so it runs without a caller to give it an input; \
+                 remove this argument, or remove the schedule and submit the task",
+                document.id
+            ),
+        ));
+    }
+    if let (2.., None) = (document.upstream.len(), &task.input) {
+        return Err(syn::Error::new_spanned(
+            &task.item.sig.ident,
+            format!(
+                "task `{}` follows {} tasks ({}), so it takes their outputs as one tuple input, in that order",
+                document.id,
+                document.upstream.len(),
+                document.upstream.iter().map(|id| format!("`{id}`")).collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
+    Ok(())
 }

@@ -15,12 +15,14 @@
 
 mod error;
 mod graph;
+mod locate;
 mod parse;
 mod schema;
 mod set;
 
 pub use error::MetaError;
 pub use graph::find_cycle;
-pub use parse::{document_ids, parse_file, validate_id};
-pub use schema::{Backoff, OnFull, Queue, Retry, TaskMeta, Warmup, Workers};
+pub use locate::locate;
+pub use parse::{DocumentSummary, parse_file, summarize, validate_id};
+pub use schema::{Backoff, Missed, OnFull, Overlap, Queue, Retry, Schedule, TaskMeta, Warmup, Workers};
 pub use set::{check_set, closest};

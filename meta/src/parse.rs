@@ -17,12 +17,14 @@ pub fn parse_file(file: &str, text: &str) -> Result<Vec<TaskMeta>, Vec<MetaError
                 Ok(()) => tasks.push(meta),
                 Err(problems) => errors.extend(problems.into_iter().map(|(field, message)| MetaError {
                     file: file.to_owned(),
-                    location: None,
+                    location: field.and_then(|field| crate::locate(text, &meta.id, field)),
                     task: Some(meta.id.to_string()),
                     field: field.map(str::to_owned),
                     message,
                 })),
             },
+            // A trailing `---` leaves an empty document: nothing to describe, not a mistake.
+            Err(_) if is_empty_document(text, index) => {}
             Err(error) => errors.push(yaml_error(file, text, index, &error)),
         }
         // After a syntax error the parser cannot find the next document reliably.
@@ -33,12 +35,38 @@ pub fn parse_file(file: &str, text: &str) -> Result<Vec<TaskMeta>, Vec<MetaError
     if errors.is_empty() { Ok(tasks) } else { Err(errors) }
 }
 
-/// The `id` of every document of a file that has one, read leniently: a document that is
-/// otherwise invalid still names its task. For finding a task's document, not for validating it.
-pub fn document_ids(text: &str) -> Vec<String> {
+fn is_empty_document(text: &str, index: usize) -> bool {
+    serde_yaml::Deserializer::from_str(text)
+        .nth(index)
+        .and_then(|document| serde_yaml::Value::deserialize(document).ok())
+        .is_some_and(|value| value.is_null())
+}
+
+/// What `#[task]` needs to know of a document before the function is compiled: read leniently,
+/// so that a document that is otherwise invalid still names its task.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DocumentSummary {
+    /// The task id.
+    pub id: String,
+    /// Whether the document has a `schedule`.
+    pub scheduled: bool,
+    /// The `upstream` ids.
+    pub upstream: Vec<String>,
+}
+
+/// A summary of every document of a file that has an `id`.
+pub fn summarize(text: &str) -> Vec<DocumentSummary> {
     serde_yaml::Deserializer::from_str(text)
         .filter_map(|document| serde_yaml::Value::deserialize(document).ok())
-        .filter_map(|value| value.get("id")?.as_str().map(str::to_owned))
+        .filter_map(|value| {
+            let id = value.get("id")?.as_str()?.to_owned();
+            let upstream = value
+                .get("upstream")
+                .and_then(serde_yaml::Value::as_sequence)
+                .map(|ids| ids.iter().filter_map(|id| id.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default();
+            Some(DocumentSummary { id, scheduled: value.get("schedule").is_some(), upstream })
+        })
         .collect()
 }
 
@@ -102,10 +130,43 @@ fn check(meta: &TaskMeta) -> Result<(), Vec<(Option<&'static str>, String)>> {
     if meta.timeout.is_zero() {
         problems.push((Some("timeout"), "must be greater than zero".into()));
     }
+    if let Some(schedule) = &meta.schedule {
+        check_schedule(schedule, &mut problems);
+    }
     if meta.upstream.contains(&meta.id) {
         problems.push((Some("upstream"), "a task cannot follow itself".into()));
     }
     if problems.is_empty() { Ok(()) } else { Err(problems) }
+}
+
+fn check_schedule(schedule: &crate::Schedule, problems: &mut Vec<(Option<&'static str>, String)>) {
+    match (&schedule.every, &schedule.cron) {
+        (None, None) => problems.push((Some("schedule"), "needs `every: 2s` or `cron: \"0 0 10 * * *\"`".into())),
+        (Some(_), Some(_)) => problems.push((Some("schedule"), "has both `every` and `cron`; keep one".into())),
+        (Some(every), None) => {
+            if every.is_zero() {
+                problems.push((Some("schedule.every"), "must be greater than zero".into()));
+            } else if schedule.jitter >= *every {
+                problems.push((Some("schedule.jitter"), "must be shorter than `every`, or ticks would reorder".into()));
+            }
+            if schedule.tz.is_some() {
+                problems.push((Some("schedule.tz"), "applies to `cron` only; an `every` grid has no time zone".into()));
+            }
+        }
+        (None, Some(_)) => {
+            if let Some(Err(message)) = schedule.cron_schedule() {
+                let field = if message.starts_with("unknown time zone") { "schedule.tz" } else { "schedule.cron" };
+                problems.push((Some(field), message));
+            }
+            if !schedule.initial_delay.is_zero() {
+                problems
+                    .push((Some("schedule.initial_delay"), "applies to `every` only; cron times are absolute".into()));
+            }
+        }
+    }
+    if schedule.catch_up_max == 0 {
+        problems.push((Some("schedule.catch_up_max"), "must be at least 1".into()));
+    }
 }
 
 fn yaml_error(file: &str, text: &str, index: usize, error: &serde_yaml::Error) -> MetaError {
@@ -116,10 +177,20 @@ fn yaml_error(file: &str, text: &str, index: usize, error: &serde_yaml::Error) -
         Some((path, rest)) if !path.contains(' ') => (Some(path.to_owned()), rest.to_owned()),
         _ => (None, message),
     };
-    // The message's own " at line L column C" duplicates `location`.
-    let message = match message.rfind(" at line ") {
-        Some(at) if location.is_some() => message[..at].to_owned(),
-        _ => message,
+    // The message repeats `location` as " at line L column C"; a second position in it (where
+    // an unclosed bracket opened, say) is the useful one, so keep that.
+    let message = match location {
+        Some((line, column)) => message.replacen(&format!(" at line {line} column {column}"), "", 1).replacen(
+            " at line ",
+            " that starts at line ",
+            1,
+        ),
+        None => message,
+    };
+    let message = if message.ends_with("expected a duration") {
+        format!("{message}; write a number and a unit, such as `30s`, `500ms` or `1h 30m`")
+    } else {
+        message
     };
     let message = match suggestion(&message) {
         Some(closest) => format!("{message}; did you mean `{closest}`?"),
@@ -227,7 +298,7 @@ mod tests {
         assert_eq!(fields, ["workers.min", "queue.capacity", "retry.max_attempts"]);
         assert_eq!(
             errors[0].to_string(),
-            "f: task `a.b`: field `workers.min`: `min` (5) is greater than `max` (2); raise `max` or lower `min`"
+            "f:2:17: task `a.b`: field `workers.min`: `min` (5) is greater than `max` (2); raise `max` or lower `min`"
         );
     }
 
@@ -243,6 +314,27 @@ mod tests {
     }
 
     #[test]
+    fn schedules_parse_and_are_checked() {
+        let every = &parse_file("f", "id: a.b\nschedule: { every: 2s, jitter: 100ms, overlap: queue }").unwrap()[0];
+        let schedule = every.schedule.as_ref().unwrap();
+        assert_eq!((schedule.every, schedule.overlap), (Some(Duration::from_secs(2)), crate::Overlap::Queue));
+        let cron =
+            &parse_file("f", "id: a.b\nschedule: { cron: \"0 0 10 * * *\", tz: Asia/Shanghai, missed: catch_up }")
+                .unwrap()[0];
+        assert!(cron.schedule.as_ref().unwrap().cron_schedule().unwrap().is_ok());
+
+        let field = |text: &str| one_error(text).field.unwrap_or_default();
+        assert_eq!(field("id: a.b\nschedule: { overlap: skip }"), "schedule");
+        assert_eq!(field("id: a.b\nschedule: { every: 1s, cron: \"* * * * * *\" }"), "schedule");
+        assert_eq!(field("id: a.b\nschedule: { cron: \"0 0 25 * * *\" }"), "schedule.cron");
+        assert_eq!(field("id: a.b\nschedule: { every: 1s, jitter: 2s }"), "schedule.jitter");
+        let tz = one_error("id: a.b\nschedule: { cron: \"0 0 10 * * *\", tz: Asia/Shanghia }");
+        assert_eq!(tz.field.as_deref(), Some("schedule.tz"));
+        assert!(tz.message.ends_with("did you mean `Asia/Shanghai`?"), "{tz}");
+        assert!(one_error("id: a.b\nschedule: { every: 1s, overlap: sometimes }").message.contains("unknown variant"));
+    }
+
+    #[test]
     fn bad_ids_are_rejected() {
         assert!(validate_id("order.timeout_close").is_ok());
         assert!(validate_id("").is_err());
@@ -252,7 +344,13 @@ mod tests {
 
     #[test]
     fn invalid_yaml_is_located() {
-        let error = one_error("id: a.b\nworkers: { min: 1\n");
+        let error = one_error("id: a.b\nupstream: [a.c\nworkers: { min: 1 }\n");
         assert!(error.location.is_some(), "{error}");
+        assert!(error.message.contains("that starts at line 2 column 11"), "{error}");
+    }
+
+    #[test]
+    fn an_empty_trailing_document_is_ignored() {
+        assert_eq!(parse_file("f", "id: a.b\n---\n").unwrap().len(), 1);
     }
 }

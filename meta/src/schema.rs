@@ -37,6 +37,69 @@ pub struct TaskMeta {
     /// Ids of the tasks this one follows. Default: none.
     #[serde(default)]
     pub upstream: Cow<'static, [Cow<'static, str>]>,
+    /// When the task runs by itself. Default: never (it runs when submitted).
+    #[serde(default)]
+    pub schedule: Option<Schedule>,
+}
+
+/// When a task runs by itself: `schedule: { every: 2s }` or
+/// `schedule: { cron: "0 0 10 * * *", tz: Asia/Shanghai }`. Exactly one of `every` and `cron`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Schedule {
+    /// Run on a fixed grid: at start-up plus `initial_delay`, then every `every`. The grid does
+    /// not drift: a late tick does not push the next one back.
+    #[serde(default, with = "humantime_serde")]
+    pub every: Option<Duration>,
+    /// Run at the times of a cron expression with seconds: `sec min hour day month weekday`
+    /// (`0 0 10 * * *` is 10:00:00 every day).
+    #[serde(default)]
+    pub cron: Option<Cow<'static, str>>,
+    /// The IANA time zone of `cron` (`Asia/Shanghai`). Default: `UTC`.
+    #[serde(default)]
+    pub tz: Option<Cow<'static, str>>,
+    /// With `every`: wait this long after start-up before the first tick. Default: `0s`.
+    #[serde(default, with = "humantime_serde")]
+    pub initial_delay: Duration,
+    /// Delay each tick by a random amount up to this, so that many processes do not all fire
+    /// at once. Default: `0s`.
+    #[serde(default, with = "humantime_serde")]
+    pub jitter: Duration,
+    /// What a tick does while the previous run is still going. Default: `skip`.
+    #[serde(default)]
+    pub overlap: Overlap,
+    /// What happens to ticks missed during a stall (a suspended process, a blocked runtime).
+    /// Default: `skip`.
+    #[serde(default)]
+    pub missed: Missed,
+    /// With `missed: catch_up`, at most this many missed ticks are run. Default: `10`.
+    #[serde(default = "default_catch_up_max")]
+    pub catch_up_max: u32,
+}
+
+/// What a tick does while the previous run of the same schedule is still going.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Overlap {
+    /// Drop the tick.
+    #[default]
+    Skip,
+    /// Run it once the previous run has finished (one tick waits at most; more are dropped).
+    Queue,
+    /// Run it at once, beside the previous run.
+    Allow,
+}
+
+/// What happens to ticks missed during a stall.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Missed {
+    /// Run the latest missed tick once, then continue on the grid.
+    #[default]
+    Skip,
+    /// Run every missed tick, up to `catch_up_max`, then continue on the grid.
+    CatchUp,
 }
 
 /// Retry policy: `retry: { max_attempts: 3, backoff: { base: 100ms, max: 10s }, jitter: true }`.
@@ -165,8 +228,36 @@ impl TaskMeta {
             queue: Queue::default(),
             warmup: Warmup::default(),
             upstream: Cow::Borrowed(&[]),
+            schedule: None,
         }
     }
+}
+
+impl Schedule {
+    /// The parsed cron expression and its time zone; `None` for an `every` schedule.
+    pub fn cron_schedule(&self) -> Option<Result<(cron::Schedule, chrono_tz::Tz), String>> {
+        let expression = self.cron.as_deref()?;
+        Some(parse_cron(expression, self.tz.as_deref()))
+    }
+}
+
+fn parse_cron(expression: &str, tz: Option<&str>) -> Result<(cron::Schedule, chrono_tz::Tz), String> {
+    let schedule = std::str::FromStr::from_str(expression).map_err(|error: cron::error::Error| {
+        // The crate's message spans lines with a caret; one line reads better in a diagnostic.
+        let reason = error.to_string();
+        let reason = reason.lines().last().unwrap_or_default().trim().to_owned();
+        format!("`{expression}` is not a cron expression `sec min hour day month weekday`: {reason}")
+    })?;
+    let tz = match tz {
+        None => chrono_tz::UTC,
+        Some(name) => name.parse().map_err(|_| {
+            let names = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name());
+            let hint =
+                crate::closest(name, names).map(|close| format!("; did you mean `{close}`?")).unwrap_or_default();
+            format!("unknown time zone `{name}`; use an IANA name such as `Asia/Shanghai` or `UTC`{hint}")
+        })?,
+    };
+    Ok((schedule, tz))
 }
 
 /// Constructors for the `static` data that `metadata!` emits. Not a public API.
@@ -182,6 +273,7 @@ impl TaskMeta {
         queue: Queue,
         warmup: Warmup,
         upstream: &'static [Cow<'static, str>],
+        schedule: Option<Schedule>,
     ) -> Self {
         Self {
             id: Cow::Borrowed(id),
@@ -192,7 +284,33 @@ impl TaskMeta {
             queue,
             warmup,
             upstream: Cow::Borrowed(upstream),
+            schedule,
         }
+    }
+}
+
+#[doc(hidden)]
+impl Schedule {
+    #[allow(clippy::too_many_arguments)]
+    pub const fn __const(
+        every: Option<Duration>,
+        cron: Option<&'static str>,
+        tz: Option<&'static str>,
+        initial_delay: Duration,
+        jitter: Duration,
+        overlap: Overlap,
+        missed: Missed,
+        catch_up_max: u32,
+    ) -> Self {
+        let cron = match cron {
+            Some(cron) => Some(Cow::Borrowed(cron)),
+            None => None,
+        };
+        let tz = match tz {
+            Some(tz) => Some(Cow::Borrowed(tz)),
+            None => None,
+        };
+        Self { every, cron, tz, initial_delay, jitter, overlap, missed, catch_up_max }
     }
 }
 
@@ -239,6 +357,9 @@ fn default_min_workers() -> u32 {
 }
 fn default_idle() -> Duration {
     Duration::from_secs(60)
+}
+fn default_catch_up_max() -> u32 {
+    10
 }
 fn default_capacity() -> u32 {
     1024

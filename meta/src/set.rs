@@ -24,12 +24,13 @@ pub fn check_set<'a>(documents: &[(&'a str, &'a TaskMeta)]) -> Vec<MetaError> {
         }
     }
     for &(file, meta) in documents {
-        for upstream in meta.upstream.iter() {
+        for (position, upstream) in meta.upstream.iter().enumerate() {
             if !first_file.contains_key(upstream.as_ref()) {
                 let hint = closest(upstream, first_file.keys().copied())
                     .map(|close| format!("; did you mean `{close}`?"))
                     .unwrap_or_default();
-                errors.push(located(file, meta, "upstream", format!("unknown task `{upstream}`{hint}")));
+                let field = format!("upstream.{position}");
+                errors.push(located(file, meta, &field, format!("unknown task `{upstream}`{hint}")));
             }
         }
     }
@@ -99,8 +100,8 @@ mod tests {
         assert_eq!(
             errors(&[("a.yaml", "id: order.created\n---\nid: stock.reserve\nupstream: [order.creatd, zzz]")]),
             [
-                "a.yaml: task `stock.reserve`: field `upstream`: unknown task `order.creatd`; did you mean `order.created`?",
-                "a.yaml: task `stock.reserve`: field `upstream`: unknown task `zzz`",
+                "a.yaml: task `stock.reserve`: field `upstream.0`: unknown task `order.creatd`; did you mean `order.created`?",
+                "a.yaml: task `stock.reserve`: field `upstream.1`: unknown task `zzz`",
             ]
         );
     }
