@@ -5,7 +5,7 @@ struct CloseUnpaid {
     order_id: u64,
 }
 
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct Closed {
     refunded: bool,
 }

@@ -1,3 +1,0 @@
-preheat::metadata!("tests/ui/meta/metadata_empty_document");
-
-fn main() {}
