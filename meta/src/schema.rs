@@ -246,7 +246,12 @@ fn parse_cron(expression: &str, tz: Option<&str>) -> Result<(cron::Schedule, chr
         // The crate's message spans lines with a caret; one line reads better in a diagnostic.
         let reason = error.to_string();
         let reason = reason.lines().last().unwrap_or_default().trim().to_owned();
-        format!("`{expression}` is not a cron expression `sec min hour day month weekday`: {reason}")
+        // The crate's bounds read off by one ("Hours must be less than 23" for 25); the ranges
+        // after it say what is allowed.
+        format!(
+            "`{expression}` is not a cron expression `sec min hour day month weekday` (seconds and minutes \
+             0-59, hours 0-23, days 1-31, months 1-12 or Jan-Dec, weekdays 1-7 or Sun-Sat): {reason}"
+        )
     })?;
     let tz = match tz {
         None => chrono_tz::UTC,

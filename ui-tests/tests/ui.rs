@@ -16,8 +16,9 @@
 //!   column where the parser knows them) and are spanned on the macro's string literal: invalid
 //!   YAML, an unknown field or value (with "did you mean"), a wrong type, an invalid duration,
 //!   `workers.min` above `workers.max`, a zero queue capacity or `max_attempts`, a duplicate id
-//!   across two files, an unknown or cyclic `upstream`, several errors in one build, a missing
-//!   directory, a path that is not a literal.
+//!   across two files, an unknown or cyclic `upstream`, a `schedule` that does not parse (bad
+//!   cron field, both `every` and `cron`, unknown time zone), several errors in one build, a
+//!   missing directory, a path that is not a literal.
 //! - `id_*`, `attribute_*`: the `#[task("id", metadata = "dir")]` attribute. An id with no
 //!   document (with and without a close id to suggest), an invalid or missing id, a `metadata`
 //!   directory that does not exist, malformed arguments.

@@ -1,0 +1,3 @@
+preheat::metadata!("tests/ui/meta/metadata_invalid_schedule");
+
+fn main() {}
