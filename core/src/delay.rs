@@ -1,9 +1,11 @@
 //! Delayed tasks: one timer queue for every task submitted to run later.
 //!
-//! A binary heap ordered by due time, with the jobs in a map beside it, and one driver task that
+//! A binary heap of due times, with the jobs in a slab beside it, and one driver task that
 //! sleeps until the earliest due time: a million pending tasks are a million small entries, not
-//! a million timers. Cancelling removes the job from the map; its heap entry is skipped when it
-//! comes up.
+//! a million timers. A job without a key is found by its slot, so it costs no string and no
+//! hashing; only jobs given a key are also in a map by that key. Cancelling empties the job's
+//! slot; its heap entry is skipped when it comes up (the sequence number tells a reused slot from
+//! the one the entry was made for).
 
 use std::any::Any;
 use std::cmp::Reverse;
@@ -11,6 +13,7 @@ use std::collections::{BinaryHeap, HashMap};
 use std::pin::pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
+use slab::Slab;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -28,31 +31,73 @@ pub(crate) struct Delays {
 
 #[derive(Default)]
 struct State {
-    due: BinaryHeap<Reverse<(Instant, u64)>>,
-    jobs: HashMap<u64, Delayed>,
-    keys: HashMap<String, u64>,
+    due: BinaryHeap<Reverse<Due>>,
+    jobs: Slab<Delayed>,
+    /// The slots of the jobs given a key.
+    named: HashMap<Box<str>, usize>,
     next: u64,
     /// Set at shutdown: no more delays are taken.
     closed: bool,
 }
 
+/// A heap entry. Ordered by time, then by submission, so jobs due at the same instant run in
+/// the order they were submitted.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Due {
+    at: Instant,
+    seq: u64,
+    slot: usize,
+}
+
 /// One job waiting for its time.
 struct Delayed {
+    seq: u64,
     task: usize,
     input: Box<dyn Any + Send>,
-    key: String,
+    name: Option<Box<str>>,
     /// Makes the job a record, for shutdown's list of unfinished tasks.
     record: fn(Box<dyn Any + Send>) -> TaskRecord,
 }
 
 /// A delayed task's key, to cancel it with [`Runtime::cancel`](crate::Runtime::cancel).
+///
+/// Either the name given with [`Delay::key`] (and a plain `&str` or `String` converts to that
+/// key, so a task can be cancelled by its name alone), or, for a task submitted without one, a
+/// number only this key holds.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct DelayedKey(String);
+pub struct DelayedKey(Key);
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Key {
+    Named(Box<str>),
+    Unnamed { slot: usize, seq: u64 },
+}
 
 impl DelayedKey {
-    /// The key as a string (given with `.key(..)`, or made up).
-    pub fn as_str(&self) -> &str {
-        &self.0
+    /// The name given with [`Delay::key`]; `None` for a task submitted without one.
+    pub fn name(&self) -> Option<&str> {
+        match &self.0 {
+            Key::Named(name) => Some(name),
+            Key::Unnamed { .. } => None,
+        }
+    }
+}
+
+impl From<&str> for DelayedKey {
+    fn from(name: &str) -> Self {
+        Self(Key::Named(name.into()))
+    }
+}
+
+impl From<String> for DelayedKey {
+    fn from(name: String) -> Self {
+        Self(Key::Named(name.into()))
+    }
+}
+
+impl From<&DelayedKey> for DelayedKey {
+    fn from(key: &DelayedKey) -> Self {
+        key.clone()
     }
 }
 
@@ -61,14 +106,14 @@ impl Delays {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Adds a job due at `at`; a job already waiting under the same key is replaced. `Err` gives
-    /// the input back when shutdown has begun.
+    /// Adds a job due at `at`; a job already waiting under the same name is replaced. `Err`
+    /// gives the input back when shutdown has begun.
     pub(crate) fn insert<T: Task>(
         &self,
         task: usize,
         input: T::Input,
         at: Instant,
-        key: Option<String>,
+        name: Option<String>,
     ) -> Result<DelayedKey, T::Input> {
         let mut state = self.state();
         if state.closed {
@@ -76,14 +121,20 @@ impl Delays {
         }
         let seq = state.next;
         state.next += 1;
-        let key = key.unwrap_or_else(|| format!("{}#{seq}", T::ID));
-        if let Some(replaced) = state.keys.insert(key.clone(), seq) {
-            state.jobs.remove(&replaced);
-        }
-        let earliest = state.due.peek().is_none_or(|Reverse((first, _))| at < *first);
-        state.due.push(Reverse((at, seq)));
-        let input = Box::new(input);
-        state.jobs.insert(seq, Delayed { task, input, key: key.clone(), record: record::<T> });
+        let name: Option<Box<str>> = name.map(Into::into);
+        let job = Delayed { seq, task, input: Box::new(input), name: name.clone(), record: record::<T> };
+        let slot = state.jobs.insert(job);
+        let key = match name {
+            Some(name) => {
+                if let Some(replaced) = state.named.insert(name.clone(), slot) {
+                    state.jobs.remove(replaced);
+                }
+                Key::Named(name)
+            }
+            None => Key::Unnamed { slot, seq },
+        };
+        let earliest = state.due.peek().is_none_or(|Reverse(first)| at < first.at);
+        state.due.push(Reverse(Due { at, seq, slot }));
         drop(state);
         if earliest {
             self.changed.notify_one();
@@ -92,10 +143,13 @@ impl Delays {
     }
 
     /// Cancels the job waiting under `key`; `false` if there is none (it ran, or never was).
-    pub(crate) fn cancel(&self, key: &str) -> bool {
+    pub(crate) fn cancel(&self, key: &DelayedKey) -> bool {
         let mut state = self.state();
-        let Some(seq) = state.keys.remove(key) else { return false };
-        state.jobs.remove(&seq).is_some()
+        let slot = match &key.0 {
+            Key::Named(name) => state.named.remove(name),
+            Key::Unnamed { slot, seq } => state.jobs.get(*slot).filter(|job| job.seq == *seq).map(|_| *slot),
+        };
+        slot.and_then(|slot| state.jobs.try_remove(slot)).is_some()
     }
 
     /// Jobs waiting.
@@ -113,7 +167,7 @@ impl Delays {
             let Some(inner) = runtime.upgrade() else { return };
             for job in ready {
                 if let Err(reason) = inner.submit_root_erased(job.task, job.input, None) {
-                    tracing::error!(key = job.key, %reason, "a delayed task came due but could not be submitted");
+                    tracing::error!(key = ?job.name, %reason, "a delayed task came due but could not be submitted");
                 }
             }
             drop(inner);
@@ -130,29 +184,34 @@ impl Delays {
     fn take_due(&self, now: Instant) -> (Vec<Delayed>, Option<Instant>) {
         let mut state = self.state();
         let mut ready = Vec::new();
-        while let Some(&Reverse((at, seq))) = state.due.peek() {
-            if at > now {
-                return (ready, Some(at));
+        while let Some(&Reverse(due)) = state.due.peek() {
+            if due.at > now {
+                return (ready, Some(due.at));
             }
             state.due.pop();
-            // A cancelled or replaced job left its heap entry behind.
-            if let Some(job) = state.jobs.remove(&seq) {
-                state.keys.remove(&job.key);
+            // A cancelled or replaced job left its heap entry behind, and its slot may hold a
+            // newer job by now.
+            if state.jobs.get(due.slot).is_some_and(|job| job.seq == due.seq) {
+                let job = state.jobs.remove(due.slot);
+                if let Some(name) = &job.name {
+                    state.named.remove(name);
+                }
                 ready.push(job);
             }
         }
         (ready, None)
     }
 
-    /// Stops taking delays and hands back every job still waiting, as records.
+    /// Stops taking delays and hands back every job still waiting, as records, in submission
+    /// order.
     pub(crate) fn close(&self) -> Vec<TaskRecord> {
         let mut state = self.state();
         state.closed = true;
-        state.due.clear();
-        state.keys.clear();
-        let mut jobs: Vec<(u64, Delayed)> = state.jobs.drain().collect();
-        jobs.sort_by_key(|(seq, _)| *seq);
-        jobs.into_iter().map(|(_, job)| (job.record)(job.input)).collect()
+        state.due = BinaryHeap::new();
+        state.named = HashMap::new();
+        let mut jobs: Vec<Delayed> = state.jobs.drain().collect();
+        jobs.sort_by_key(|job| job.seq);
+        jobs.into_iter().map(|job| (job.record)(job.input)).collect()
     }
 }
 

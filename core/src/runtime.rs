@@ -418,9 +418,12 @@ impl Runtime {
         self.inner.delays.insert::<T>(index, input, at, key).map_err(|input| SubmitError::Closed { task: T::ID, input })
     }
 
-    /// Cancels the delayed task waiting under `key`; `false` if none is (it ran or never was).
-    pub fn cancel(&self, key: &str) -> bool {
-        self.inner.delays.cancel(key)
+    /// Cancels a delayed task; `false` if it is not waiting (it ran, or never was).
+    ///
+    /// `key` is the name given with [`Delay::key`] (`rt.cancel("order-42-close")`) or the
+    /// [`DelayedKey`] a submit returned (`rt.cancel(&key)`).
+    pub fn cancel(&self, key: impl Into<DelayedKey>) -> bool {
+        self.inner.delays.cancel(&key.into())
     }
 
     /// Delayed tasks waiting for their time.

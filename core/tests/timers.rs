@@ -138,10 +138,10 @@ async fn delayed_tasks_fire_in_order_and_can_be_cancelled() {
     let cancelled = rt.delay(record, 5).key("order-5-close").after(Duration::from_secs(1)).unwrap();
     let replaced = rt.delay(record, 6).key("order-6-close").after(Duration::from_secs(1)).unwrap();
     rt.delay(record, 7).key("order-6-close").after(Duration::from_secs(2)).unwrap();
-    assert_eq!(cancelled.as_str(), "order-5-close");
+    assert_eq!(cancelled.name(), Some("order-5-close"));
     assert!(rt.cancel("order-5-close"));
     assert!(!rt.cancel("order-5-close"), "already cancelled");
-    assert_eq!(replaced.as_str(), "order-6-close");
+    assert_eq!(replaced.name(), Some("order-6-close"));
     assert_eq!(rt.delayed(), count as usize + 1);
 
     tokio::time::sleep(Duration::from_secs(101)).await;
@@ -151,6 +151,24 @@ async fn delayed_tasks_fire_in_order_and_can_be_cancelled() {
     let mut expected: Vec<u64> = (0..count).collect();
     expected.insert(2_001, 7); // `order-6-close`, replaced by input 7, due at 2 s after task 2000
     assert_eq!(ran, expected, "in due order; the cancelled and the replaced tasks never ran");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_key_without_a_name_cancels_its_own_task_only() {
+    let (rt, _) = start().await;
+    let first = rt.submit_after(record, 1, Duration::from_secs(1)).unwrap();
+    assert_eq!(first.name(), None);
+    assert!(rt.cancel(&first));
+    // The second task may take the first one's slot: the old key must not reach it.
+    let second = rt.submit_after(record, 2, Duration::from_secs(1)).unwrap();
+    assert!(!rt.cancel(&first), "already cancelled");
+    assert_ne!(first, second);
+    assert_eq!(rt.delayed(), 1);
+
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(!rt.cancel(&second), "it ran");
+    rt.shutdown().await.expect("all ran");
+    assert_eq!(DELAYED.with_borrow(Clone::clone), [2]);
 }
 
 #[tokio::test(start_paused = true)]
