@@ -10,6 +10,7 @@
 pub mod fresh_process;
 pub mod raw_pool;
 pub mod report;
+pub mod runner;
 pub mod samples;
 pub mod workload;
 

@@ -19,9 +19,10 @@
 //! - **global**: the first `Registry::global()`, every task linked into this binary.
 //!
 //! [`FRESH_RUNS`] rounds, each starting one child per contender and size, interleaved, so noise
-//! hits all of them alike; medians reported. After its first call each child repeats the same
-//! work [`WARM_REPEATS`] times and reports the median of those too: the difference between first
-//! and warm is what cold caches and page faults cost, the warm figure is the work itself.
+//! hits all of them alike; medians reported, and the 90th percentile of the build. After its
+//! first call each child repeats the same work [`WARM_REPEATS`] times and reports the median of
+//! those too: the difference between first and warm is what cold caches and page faults cost,
+//! the warm figure is the work itself.
 //!
 //! Before the children, this process checks that the two sides agree: the parsed documents are
 //! the registry's metadata, field for field.
@@ -79,22 +80,26 @@ fn main() {
     for _ in 0..FRESH_RUNS {
         for (size, row) in SIZES.iter().zip(&mut rows) {
             let size = size.to_string();
-            row.build.push(child(&["build", &size]));
-            row.parse.push(child(&["parse", &size]));
+            row.add(child(&["build", &size]), child(&["parse", &size]));
         }
         global.push(child(&["global"]).0);
     }
 
-    println!("registry build at start-up ({FRESH_RUNS} fresh processes per cell, interleaved; medians, µs)");
-    println!("  tasks      build    yaml parse   parse/build   |   warm: build   yaml parse");
+    println!(
+        "registry build at start-up ({FRESH_RUNS} fresh processes per cell, interleaved; µs; medians, except p90)"
+    );
+    println!("  tasks      build  build p90   yaml parse  parse/build  |  warm: build   yaml parse");
     let mut report = Report::new();
-    for (size, row) in SIZES.iter().zip(&rows) {
-        let [build, parse, build_warm, parse_warm] = row.medians();
+    for (size, row) in SIZES.iter().zip(rows) {
+        let [build, parse, build_warm, parse_warm] = row.samples();
+        let p90 = build.percentile(90.0);
+        let [build, parse, build_warm, parse_warm] = [build, parse, build_warm, parse_warm].map(|s| s.median());
         println!(
-            "  {size:>5} {build:>10.1} {parse:>13.1} {:>13.1}   | {build_warm:>13.1} {parse_warm:>12.1}",
+            "  {size:>5} {build:>10.1} {p90:>10.1} {parse:>12.1} {:>12.1}  | {build_warm:>12.1} {parse_warm:>12.1}",
             parse / build
         );
         report.add(&format!("build_{size}_us"), format!("{build:.1}"));
+        report.add(&format!("build_{size}_p90_us"), format!("{p90:.1}"));
         report.add(&format!("yaml_parse_{size}_us"), format!("{parse:.1}"));
         report.add(&format!("parse_vs_build_{size}"), format!("{:.1}", parse / build));
         report.add(&format!("build_{size}_warm_us"), format!("{build_warm:.1}"));
@@ -172,24 +177,26 @@ fn check_agreement(crate_name: &str, size: usize) {
     assert!(parsed.iter().eq(built), "{crate_name}: the parsed YAML differs from the registry's metadata");
 }
 
-/// One size's `(first, warm)` samples.
+/// One size's measurements, one of each per round.
 #[derive(Default)]
 struct Row {
-    build: Vec<(f64, f64)>,
-    parse: Vec<(f64, f64)>,
+    build: Vec<f64>,
+    parse: Vec<f64>,
+    build_warm: Vec<f64>,
+    parse_warm: Vec<f64>,
 }
 
 impl Row {
-    /// Medians of build first, parse first, build warm, parse warm.
-    fn medians(&self) -> [f64; 4] {
-        let median = |samples: &[(f64, f64)], pick: fn(&(f64, f64)) -> f64| {
-            Samples::new(samples.iter().map(pick).collect()).median()
-        };
-        [
-            median(&self.build, |s| s.0),
-            median(&self.parse, |s| s.0),
-            median(&self.build, |s| s.1),
-            median(&self.parse, |s| s.1),
-        ]
+    /// Adds one round's `(first, warm)` of the build and of the parse.
+    fn add(&mut self, build: (f64, f64), parse: (f64, f64)) {
+        self.build.push(build.0);
+        self.build_warm.push(build.1);
+        self.parse.push(parse.0);
+        self.parse_warm.push(parse.1);
+    }
+
+    /// Build first, parse first, build warm, parse warm.
+    fn samples(self) -> [Samples; 4] {
+        [self.build, self.parse, self.build_warm, self.parse_warm].map(Samples::new)
     }
 }

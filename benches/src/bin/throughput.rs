@@ -30,12 +30,13 @@ use preheat::Runtime;
 use preheat_benches::fresh_process::{child_role, run_child};
 use preheat_benches::raw_pool::RawPool;
 use preheat_benches::report::Report;
+use preheat_benches::runner::{THREADS, in_runtime};
 use preheat_benches::samples::Samples;
 use preheat_benches::workload::{PROBE, TALLY, noop, now_ns, probe};
 
-/// Worker threads of the tokio runtime, and workers of every pool (`workers.min = max` in
-/// `benches/meta/throughput.yaml`).
-const WORKERS: usize = 2;
+/// Workers of every pool (`workers.min = max` in `benches/meta/throughput.yaml`), one per thread
+/// of the tokio runtime.
+const WORKERS: usize = THREADS;
 /// Tasks per throughput round.
 const TASKS: u64 = 1_000_000;
 /// Timed throughput rounds per contender.
@@ -98,20 +99,6 @@ fn main() {
     report.add("raw_steady_p99_us", format!("{:.3}", steady.raw.percentile(99.0)));
     println!();
     report.print();
-}
-
-/// Runs `work` as a task of a fresh [`WORKERS`]-thread runtime, so it is on a worker thread.
-fn in_runtime<F>(work: F) -> F::Output
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(WORKERS)
-        .enable_time()
-        .build()
-        .expect("the tokio runtime starts");
-    runtime.block_on(async { tokio::spawn(work).await.expect("the benchmark task panicked") })
 }
 
 #[derive(Clone, Copy, Debug)]
