@@ -11,7 +11,7 @@ use std::any::Any;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::pin::pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use slab::Slab;
 use tokio::sync::Notify;
@@ -19,6 +19,7 @@ use tokio::time::Instant;
 
 use crate::record::TaskRecord;
 use crate::runtime::Inner;
+use crate::sync::lock;
 use crate::task::Task;
 
 /// Every delayed job of a runtime.
@@ -103,7 +104,7 @@ impl From<&DelayedKey> for DelayedKey {
 
 impl Delays {
     fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.state)
     }
 
     /// Adds a job due at `at`; a job already waiting under the same name is replaced. `Err`

@@ -12,6 +12,27 @@ pub enum StartError {
     /// The registry is invalid: tasks and metadata do not match.
     #[error(transparent)]
     Registry(&'static RegistryError),
+    /// A resource failed to warm after every attempt (`start` waits for warm-up by default).
+    #[error("resource `{resource}` failed to warm after {attempts} attempt(s): {error}")]
+    Warmup {
+        /// The resource.
+        resource: &'static str,
+        /// Attempts made.
+        attempts: u32,
+        /// The last attempt's error.
+        error: String,
+    },
+    /// The runtime began shutting down before it was ready.
+    #[error("the runtime shut down before it was ready")]
+    Stopped,
+    /// The HTTP endpoints could not listen on their address.
+    #[error("cannot serve HTTP on {addr}: {error}")]
+    Http {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        error: std::io::Error,
+    },
 }
 
 /// Why a task was not submitted. The input is handed back: nothing is lost.

@@ -10,12 +10,13 @@ use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::{Arc, Mutex, Weak};
 
 use tokio::sync::watch;
 
 use crate::registry::Registry;
 use crate::runtime::Inner;
+use crate::sync::lock;
 use crate::task::Task;
 
 /// Identifies one run of a flow; it is in the context and in every log line of the run's tasks.
@@ -117,7 +118,7 @@ impl FlowRun {
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.state)
     }
 
     fn report(&self) -> FlowReport {

@@ -7,15 +7,25 @@ mod delay;
 mod error;
 mod fan_in;
 mod flow;
+#[cfg(feature = "http")]
+pub mod http;
+#[cfg(feature = "http")]
+mod metrics;
 mod outcome;
 mod pool;
+#[cfg(feature = "profiling")]
+mod profiling;
 pub mod queue;
+mod readiness;
 mod record;
 mod registry;
 mod retry;
 mod runtime;
 mod schedule;
+mod sync;
+mod tally;
 mod task;
+mod warmup;
 
 pub use delay::{Delay, DelayedKey};
 pub use error::{ShutdownError, StartError, SubmitError};
@@ -23,13 +33,15 @@ pub use fan_in::FanIn;
 pub use flow::{Flow, FlowId, FlowReport, TaskStatus};
 pub use outcome::{Completion, Outcome, TaskError};
 pub use pool::PoolStats;
-pub use preheat_macros::{metadata, task};
+pub use preheat_macros::{metadata, task, warmup};
 pub use preheat_meta as meta;
+pub use readiness::{Lifecycle, Phase, Readiness, ResourceState};
 pub use record::TaskRecord;
 pub use registry::{Problem, RegisteredTask, Registry, RegistryError};
 pub use runtime::{Runtime, RuntimeBuilder};
 pub use schedule::ScheduleStats;
 pub use task::{Ctx, Task};
+pub use warmup::WarmState;
 
 /// Items the macros expand to. Not a public API: it may change in any release.
 #[doc(hidden)]
@@ -38,6 +50,7 @@ pub mod __private {
     pub use linkme;
 
     pub use crate::registry::{METADATA, MetadataDir, MetadataDocument, TASKS, TaskEntry};
+    pub use crate::warmup::{WARMERS, WarmFuture, WarmerEntry, warm_result};
 
     /// Splits a task function's return type into output and error.
     #[diagnostic::on_unimplemented(

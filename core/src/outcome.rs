@@ -29,6 +29,15 @@ pub enum TaskError<E> {
     /// [`ShutdownError`](crate::ShutdownError).
     #[error("the runtime shut down before the task finished")]
     Abandoned,
+    /// A resource the task needs (`resources:`) failed to warm for good, so the task did not
+    /// run. It is in the dead-letter list with its input, to run again once the cause is fixed.
+    #[error("resource `{resource}` failed to warm: {error}")]
+    ResourceFailed {
+        /// The resource.
+        resource: &'static str,
+        /// Why its last warm-up attempt failed.
+        error: String,
+    },
 }
 
 impl<E> TaskError<E> {

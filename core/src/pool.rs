@@ -5,8 +5,9 @@
 
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::SeqCst};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
+use std::sync::{Arc, Mutex, Weak};
 
 use futures_util::FutureExt;
 use preheat_meta::{OnFull, TaskMeta};
@@ -17,12 +18,15 @@ use tracing::Instrument;
 
 use crate::deadline;
 use crate::flow::{FlowId, Watch};
-use crate::outcome::TaskError;
+use crate::outcome::{Outcome, TaskError};
 use crate::queue::{Job, JobQueue, MemoryQueue, PushError};
 use crate::record::TaskRecord;
 use crate::retry::backoff;
 use crate::runtime::Inner;
+use crate::sync::lock;
+use crate::tally::{Tallies, Worker};
 use crate::task::{Ctx, Task};
+use crate::warmup::ResourceWait;
 
 /// What a pool needs from its runtime.
 pub(crate) struct PoolContext {
@@ -33,6 +37,10 @@ pub(crate) struct PoolContext {
     pub(crate) handle: Handle,
     /// Each pre-warmed worker sends one message here once it is about to park.
     pub(crate) ready: Option<mpsc::UnboundedSender<()>>,
+    /// The resources the task needs (`resources:`), which each job waits for.
+    pub(crate) resources: Vec<ResourceWait>,
+    /// Where the pool's workers count what they do.
+    pub(crate) tallies: Arc<Tallies>,
 }
 
 /// State shared by all pools of one runtime.
@@ -45,16 +53,16 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn push(list: &Mutex<Vec<TaskRecord>>, record: TaskRecord) {
-        list.lock().unwrap_or_else(PoisonError::into_inner).push(record);
+        lock(list).push(record);
     }
 
     pub(crate) fn take(list: &Mutex<Vec<TaskRecord>>) -> Vec<TaskRecord> {
-        std::mem::take(&mut *list.lock().unwrap_or_else(PoisonError::into_inner))
+        std::mem::take(&mut *lock(list))
     }
 }
 
 /// A snapshot of a pool.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct PoolStats {
     /// Whether the pool exists yet (`warmup: lazy` pools are built on first submit).
@@ -65,6 +73,30 @@ pub struct PoolStats {
     pub idle: u32,
     /// Jobs waiting in the queue.
     pub queued: usize,
+    /// Jobs accepted since the pool was built: taken by a worker, or still queued.
+    pub submitted: u64,
+    /// Submits turned away because the queue was full.
+    pub rejected: u64,
+    /// Attempts that failed and were tried again.
+    pub retried: u64,
+    /// Jobs that failed for good and went to the dead-letter list.
+    pub dead_lettered: u64,
+}
+
+#[cfg(feature = "http")]
+use crate::metrics::JobClock;
+
+/// Without metrics, jobs are not timed.
+#[cfg(not(feature = "http"))]
+struct JobClock;
+
+#[cfg(not(feature = "http"))]
+impl JobClock {
+    fn new() -> Self {
+        Self
+    }
+
+    fn parked(&mut self) {}
 }
 
 /// The type-erased face of a [`Pool`], for the runtime's per-task table.
@@ -78,6 +110,9 @@ pub(crate) trait ErasedPool: Send + Sync {
     fn take_workers(&self) -> JoinSet<()>;
     /// Takes every job still queued, as records.
     fn drain_queue(&self) -> Vec<TaskRecord>;
+    /// How the task's futures were polled.
+    #[cfg(feature = "profiling")]
+    fn poll_report(&self) -> crate::profiling::PollReport;
 }
 
 /// The pool of task `T`.
@@ -93,11 +128,17 @@ pub(crate) struct Pool<T: Task> {
     /// Workers, and jobs waiting for room in a full queue on a non-waiting submit's behalf.
     joins: Mutex<JoinSet<()>>,
     this: Weak<Pool<T>>,
+    resources: Vec<ResourceWait>,
+    tallies: Arc<Tallies>,
+    /// Submits turned away by a full queue: counted by submitters, on the slow path only.
+    rejected: AtomicU64,
+    #[cfg(feature = "profiling")]
+    polls: crate::profiling::PollStats,
 }
 
 /// Builds the pool of `T` and spawns its `workers.min` workers. Stored in each `TaskEntry`.
 pub(crate) fn start<T: Task>(context: PoolContext) -> Arc<dyn ErasedPool> {
-    let PoolContext { meta, runtime, shared, handle, ready } = context;
+    let PoolContext { meta, runtime, shared, handle, ready, resources, tallies } = context;
     let pool = Arc::new_cyclic(|this| Pool::<T> {
         meta,
         queue: Box::new(MemoryQueue::new(meta.queue.capacity as usize)),
@@ -109,6 +150,11 @@ pub(crate) fn start<T: Task>(context: PoolContext) -> Arc<dyn ErasedPool> {
         runtime,
         joins: Mutex::new(JoinSet::new()),
         this: this.clone(),
+        resources,
+        tallies,
+        rejected: AtomicU64::new(0),
+        #[cfg(feature = "profiling")]
+        polls: crate::profiling::PollStats::default(),
     });
     for _ in 0..meta.workers.min {
         pool.spawn_worker(ready.clone());
@@ -117,6 +163,16 @@ pub(crate) fn start<T: Task>(context: PoolContext) -> Arc<dyn ErasedPool> {
 }
 
 impl<T: Task> Pool<T> {
+    /// Called after each push that put a job in the queue.
+    pub(crate) fn accepted(&self) {
+        self.grow_if_backlogged();
+    }
+
+    /// Called when a submit is turned away by a full queue.
+    pub(crate) fn rejected(&self) {
+        self.rejected.fetch_add(1, Relaxed);
+    }
+
     /// More jobs waiting than workers parked means a backlog: grow. Called after each push, and
     /// by a worker that just left the parked ones.
     pub(crate) fn grow_if_backlogged(&self) {
@@ -147,7 +203,7 @@ impl<T: Task> Pool<T> {
     /// Spawns a worker into a slot already counted in `workers`.
     fn spawn_worker(&self, ready: Option<mpsc::UnboundedSender<()>>) {
         let Some(pool) = self.this.upgrade() else { return };
-        let mut joins = self.joins.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut joins = lock(&self.joins);
         // Checked under the lock `close` takes: no worker starts after shutdown took the set.
         if self.closed.load(SeqCst) {
             self.workers.fetch_sub(1, SeqCst);
@@ -155,25 +211,31 @@ impl<T: Task> Pool<T> {
         }
         // Reap retired workers so the set does not grow over a long life.
         while joins.try_join_next().is_some() {}
-        joins.spawn_on(pool.work(ready), &self.handle);
+        let worker = self.tallies.worker();
+        joins.spawn_on(pool.work(ready, worker), &self.handle);
     }
 
-    async fn work(self: Arc<Self>, ready: Option<mpsc::UnboundedSender<()>>) {
+    async fn work(self: Arc<Self>, ready: Option<mpsc::UnboundedSender<()>>, worker: Worker) {
         // Set once per worker, not per job: `Ctx::submit` finds the runtime here.
-        crate::runtime::with_current(self.runtime.clone(), self.clone().work_loop(ready)).await;
+        crate::runtime::with_current(self.runtime.clone(), self.clone().work_loop(ready, worker)).await;
     }
 
-    async fn work_loop(self: Arc<Self>, mut ready: Option<mpsc::UnboundedSender<()>>) {
+    async fn work_loop(self: Arc<Self>, mut ready: Option<mpsc::UnboundedSender<()>>, worker: Worker) {
         let _replace_if_panicking = Replacement { pool: &self };
+        let mut clock = JobClock::new();
         loop {
             let job = match self.queue.try_pop() {
                 Some(job) => job,
-                None => match self.wait_for_job(&mut ready).await {
-                    Some(job) => job,
-                    None => return,
-                },
+                None => {
+                    clock.parked();
+                    match self.wait_for_job(&mut ready).await {
+                        Some(job) => job,
+                        None => return,
+                    }
+                }
             };
-            self.execute(job).await;
+            worker.took_job();
+            self.execute(job, &worker, &mut clock).await;
             // Taking a job from the queue never waits while the queue is full, so without this
             // a worker with a backlog of quick tasks would keep its thread from everyone else.
             tokio::task::coop::consume_budget().await;
@@ -212,41 +274,84 @@ impl<T: Task> Pool<T> {
 
     /// Runs a job to its end: attempts with timeout, panic containment and backoff, then the
     /// outcome to the submitter and, on failure, the job to the dead-letter list.
-    async fn execute(&self, job: Job<T>) {
+    async fn execute(&self, job: Job<T>, worker: &Worker, clock: &mut JobClock) {
         match job.watch.as_ref().and_then(|watch| watch.watcher.flow_id()) {
             // Every log line of a flow's tasks carries the flow's id.
-            Some(flow) => self.run_job(job, Some(flow)).instrument(tracing::info_span!("flow", id = %flow)).await,
-            None => self.run_job(job, None).await,
+            Some(flow) => {
+                self.run_job(job, Some(flow), worker, clock).instrument(tracing::info_span!("flow", id = %flow)).await;
+            }
+            None => self.run_job(job, None, worker, clock).await,
         }
     }
 
-    async fn run_job(&self, job: Job<T>, flow: Option<FlowId>) {
+    async fn run_job(&self, job: Job<T>, flow: Option<FlowId>, worker: &Worker, clock: &mut JobClock) {
         let mut flight = InFlight { pool: self, job: Some(job), attempts: 0 };
+        if !self.resources.is_empty() {
+            // A wait for a cold resource is not part of the job's duration.
+            clock.parked();
+        }
+        let outcome = match self.resources_warm().await {
+            Ok(()) => {
+                #[cfg(feature = "http")]
+                let started = clock.start();
+                let outcome = self.attempts(&mut flight, flow, worker).await;
+                #[cfg(feature = "http")]
+                clock.record(worker, started, &outcome);
+                outcome
+            }
+            Err(error) => Err(error),
+        };
+        self.finish(flight, outcome, worker);
+    }
+
+    /// Waits until every resource the task needs is warm: a cold one is still warming, and the
+    /// job would only fail without it. Nothing to wait for is the common case, and free.
+    async fn resources_warm(&self) -> Result<(), TaskError<T::Error>> {
+        for resource in &self.resources {
+            resource
+                .clone()
+                .warm()
+                .await
+                .map_err(|error| TaskError::ResourceFailed { resource: resource.resource, error })?;
+        }
+        Ok(())
+    }
+
+    /// Runs the job's attempts: each with the timeout, a panic contained, backoff between them.
+    async fn attempts(&self, flight: &mut InFlight<'_, T>, flow: Option<FlowId>, worker: &Worker) -> Outcome<T> {
         let retry = &self.meta.retry;
-        let outcome = loop {
+        loop {
             flight.attempts += 1;
             let attempt = flight.attempts;
             let ctx = Ctx::new(T::ID, attempt, flow);
             let input = flight.input();
             // The clone is user code too, so it runs inside the unwind guard.
             let run = AssertUnwindSafe(async move { T::run(ctx, input.clone()).await }).catch_unwind();
+            #[cfg(feature = "profiling")]
+            let run = crate::profiling::timed(&self.polls, run);
             let error = match deadline::within(self.meta.timeout, run).await {
-                Ok(Ok(Ok(output))) => break Ok(output),
+                Ok(Ok(Ok(output))) => return Ok(output),
                 Ok(Ok(Err(error))) => TaskError::Failed(error),
                 Ok(Err(panic)) => TaskError::Panicked(panic_message(&*panic)),
                 Err(_) => TaskError::TimedOut(self.meta.timeout),
             };
             if attempt >= retry.max_attempts {
-                break Err(error);
+                return Err(error);
             }
+            worker.retried();
             let delay = backoff(retry, attempt);
             let error = describe(&error);
             tracing::warn!(task = T::ID, attempt, ?delay, %error, "task attempt failed; retrying");
             tokio::time::sleep(delay).await;
-        };
+        }
+    }
+
+    /// Hands the outcome on: to the dead-letter list on failure, to the flow, to the submitter.
+    fn finish(&self, mut flight: InFlight<'_, T>, outcome: Outcome<T>, worker: &Worker) {
         let attempts = flight.attempts;
         let Some(job) = flight.job.take() else { return };
         if let Err(error) = &outcome {
+            worker.dead_lettered();
             let error = describe(error);
             tracing::error!(task = T::ID, attempts, %error, "task failed for good; moved to the dead-letter list");
             Shared::push(&self.shared.dead_letters, TaskRecord::new::<T>(job.input, attempts, Some(error)));
@@ -268,11 +373,11 @@ impl<T: Task> Pool<T> {
     /// waits for room in a task of its own, so the caller (a worker, a timer) never blocks.
     pub(crate) fn submit_without_waiting(&self, job: Job<T>) -> Result<(), PushError<Job<T>>> {
         match self.queue.try_push(job) {
-            Ok(()) => self.grow_if_backlogged(),
+            Ok(()) => self.accepted(),
             Err(PushError::Full(job)) if self.meta.queue.on_full == OnFull::Block => {
                 self.try_grow();
                 let Some(pool) = self.this.upgrade() else { return Err(PushError::Closed(job)) };
-                let mut joins = self.joins.lock().unwrap_or_else(PoisonError::into_inner);
+                let mut joins = lock(&self.joins);
                 if self.closed.load(SeqCst) {
                     return Err(PushError::Closed(job));
                 }
@@ -326,28 +431,43 @@ impl<T: Task> ErasedPool for Pool<T> {
     fn submit_erased(&self, input: Box<dyn Any + Send>, watch: Option<Watch>) -> Result<(), String> {
         let input = *input.downcast::<T::Input>().map_err(|_| format!("an input of the wrong type for `{}`", T::ID))?;
         self.submit_without_waiting(Job { input, reply: None, watch }).map_err(|error| match error {
-            PushError::Full(_) => format!("the queue of `{}` is full", T::ID),
+            PushError::Full(_) => {
+                self.rejected();
+                format!("the queue of `{}` is full", T::ID)
+            }
             PushError::Closed(_) => "the runtime is shutting down".to_owned(),
         })
     }
 
+    #[cfg(feature = "profiling")]
+    fn poll_report(&self) -> crate::profiling::PollReport {
+        self.polls.report()
+    }
+
     fn stats(&self) -> PoolStats {
+        let (totals, queued) = (self.tallies.totals(), self.queue.len());
         PoolStats {
             built: true,
             workers: self.workers.load(SeqCst),
             idle: self.idle.load(SeqCst),
-            queued: self.queue.len(),
+            queued,
+            // Accepted jobs are either taken by a worker by now or still queued (or, for a
+            // non-waiting submit to a full queue, waiting for room in a task of their own).
+            submitted: totals.taken + queued as u64,
+            rejected: self.rejected.load(Relaxed),
+            retried: totals.retried,
+            dead_lettered: totals.dead_lettered,
         }
     }
 
     fn close(&self) {
-        let _joins = self.joins.lock().unwrap_or_else(PoisonError::into_inner);
+        let _joins = lock(&self.joins);
         self.closed.store(true, SeqCst);
         self.queue.close();
     }
 
     fn take_workers(&self) -> JoinSet<()> {
-        std::mem::take(&mut *self.joins.lock().unwrap_or_else(PoisonError::into_inner))
+        std::mem::take(&mut *lock(&self.joins))
     }
 
     fn drain_queue(&self) -> Vec<TaskRecord> {

@@ -18,6 +18,7 @@ use preheat_meta::{MetaError, TaskMeta};
 use crate::fan_in::FanIn;
 use crate::pool::{ErasedPool, PoolContext};
 use crate::task::Task;
+use crate::warmup::{WARMERS, WarmerEntry};
 
 /// Every `#[task]` function linked into the binary.
 #[distributed_slice]
@@ -147,6 +148,8 @@ pub struct Registry {
     downstream: Vec<Vec<usize>>,
     by_type: HashMap<TypeId, usize, BuildHasherDefault<TypeIdHasher>>,
     by_id: HashMap<String, usize>,
+    /// One `#[warmup]` per resource, in link order.
+    warmers: Vec<&'static WarmerEntry>,
 }
 
 /// One task: its function and its metadata.
@@ -222,6 +225,33 @@ fn edge_problems(tasks: &[RegisteredTask], task: &RegisteredTask, upstream: &[us
     problems
 }
 
+/// Two warmers of one resource, and tasks that need a resource nobody warms.
+fn resource_problems(tasks: &[RegisteredTask], warmers: &[&'static WarmerEntry]) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for (index, warmer) in warmers.iter().enumerate() {
+        if let Some(first) = warmers[..index].iter().find(|earlier| earlier.resource == warmer.resource) {
+            problems.push(Problem::DuplicateWarmer {
+                resource: warmer.resource,
+                locations: [first.defined_at(), warmer.defined_at()],
+            });
+        }
+    }
+    for task in tasks {
+        for resource in task.meta.resources.iter() {
+            if !warmers.iter().any(|warmer| warmer.resource == resource.as_ref()) {
+                let names = warmers.iter().map(|warmer| warmer.resource);
+                problems.push(Problem::UnknownResource {
+                    task: task.entry.id,
+                    resource: resource.to_string(),
+                    file: task.metadata_file,
+                    suggestion: preheat_meta::closest(resource, names).map(str::to_owned),
+                });
+            }
+        }
+    }
+    problems
+}
+
 fn location(entry: &TaskEntry) -> String {
     format!("{}:{}", entry.file, entry.line)
 }
@@ -248,7 +278,8 @@ impl Registry {
             .flat_map(|dir| dir.documents.iter().map(|document| Source { crate_name: dir.crate_name, document }))
             .collect();
         let entries: Vec<&'static TaskEntry> = TASKS.iter().filter(|entry| include(entry.crate_name)).collect();
-        match Self::build(&entries, &sources) {
+        let warmers: Vec<&'static WarmerEntry> = WARMERS.iter().filter(|warmer| include(warmer.crate_name)).collect();
+        match Self::build(&entries, &sources, &warmers) {
             Ok(registry) if problems.is_empty() => Ok(registry),
             Ok(_) => Err(RegistryError { problems }),
             Err(error) => {
@@ -266,7 +297,11 @@ impl Registry {
     }
 
     /// Joins task entries with metadata documents and reports every problem at once.
-    pub(crate) fn build(entries: &[&'static TaskEntry], sources: &[Source]) -> Result<Self, RegistryError> {
+    pub(crate) fn build(
+        entries: &[&'static TaskEntry],
+        sources: &[Source],
+        warmers: &[&'static WarmerEntry],
+    ) -> Result<Self, RegistryError> {
         if entries.is_empty() && sources.is_empty() {
             return Err(RegistryError { problems: vec![Problem::NoTasks] });
         }
@@ -314,6 +349,7 @@ impl Registry {
                 });
             }
         }
+        problems.extend(resource_problems(&tasks, warmers));
         if !problems.is_empty() {
             return Err(RegistryError { problems });
         }
@@ -332,7 +368,17 @@ impl Registry {
             return Err(RegistryError { problems });
         }
         let by_type = tasks.iter().enumerate().map(|(index, task)| ((task.entry.type_id)(), index)).collect();
-        Ok(Self { tasks, upstream, downstream, by_type, by_id })
+        Ok(Self { tasks, upstream, downstream, by_type, by_id, warmers: warmers.to_vec() })
+    }
+
+    /// Every `#[warmup]` function, one per resource, in link order.
+    pub(crate) fn warmers(&self) -> &[&'static WarmerEntry] {
+        &self.warmers
+    }
+
+    /// The names of the resources warmed at start-up, in link order.
+    pub fn resources(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.warmers.iter().map(|warmer| warmer.resource)
     }
 
     pub(crate) fn upstream(&self, task: usize) -> &[usize] {
@@ -493,6 +539,30 @@ pub enum Problem {
         /// Whether any task of that crate was linked; if none was, the linker probably dropped it.
         crate_linked: bool,
     },
+    /// A task needs a resource that no `#[warmup]` function warms.
+    #[error(
+        "{file}: task `{task}` needs resource `{resource}` (`resources:`), but no `#[warmup(\"{resource}\")]` \
+         function is linked into this binary{}",
+        suggestion.as_ref().map(|close| format!("; did you mean `{close}`?")).unwrap_or_default()
+    )]
+    UnknownResource {
+        /// The task.
+        task: &'static str,
+        /// The resource it names.
+        resource: String,
+        /// The task's metadata file.
+        file: &'static str,
+        /// A linked resource with a close name.
+        suggestion: Option<String>,
+    },
+    /// Two `#[warmup]` functions warm the same resource.
+    #[error("resource `{resource}` has two `#[warmup]` functions, at {} and at {}; keep one", locations[0], locations[1])]
+    DuplicateWarmer {
+        /// The resource.
+        resource: &'static str,
+        /// `file:line` of both functions.
+        locations: [String; 2],
+    },
     /// Two functions claim the same id.
     #[error("task `{task}` is defined twice, at {} and at {}; give each function its own id", locations[0], locations[1])]
     DuplicateTask {
@@ -518,6 +588,8 @@ fn missing_handler(task: &str, file: &str, crate_name: &str, crate_linked: bool)
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::task::Ctx;
 
@@ -568,7 +640,7 @@ mod tests {
     }
 
     fn problems(entries: &[&'static TaskEntry], files: &[Vec<Source>]) -> Vec<String> {
-        let error = Registry::build(entries, &files.concat()).expect_err("registry should be rejected");
+        let error = Registry::build(entries, &files.concat(), &[]).expect_err("registry should be rejected");
         error.problems().iter().map(ToString::to_string).collect()
     }
 
@@ -579,7 +651,7 @@ mod tests {
             "a.yaml",
             "id: order.close\ntimeout: 5s\n---\nid: stock.reserve\nupstream: [order.close]",
         )];
-        let registry = Registry::build(&[&CLOSE, &RESERVE], &files.concat()).unwrap();
+        let registry = Registry::build(&[&CLOSE, &RESERVE], &files.concat(), &[]).unwrap();
         let close = registry.get("order.close").unwrap();
         assert_eq!(close.meta().timeout, std::time::Duration::from_secs(5));
         assert_eq!(close.metadata_file(), "shop-tasks/meta/a.yaml");
@@ -644,6 +716,36 @@ mod tests {
                  task in order, but it is `()`",
             ]
         );
+    }
+
+    static DB: WarmerEntry = WarmerEntry::new("db", "shop-tasks", "src/db.rs", 5, Duration::from_secs(1), 1, warm);
+    static DB_AGAIN: WarmerEntry =
+        WarmerEntry::new("db", "shop-tasks", "src/pool.rs", 9, Duration::from_secs(1), 1, warm);
+
+    fn warm() -> crate::warmup::WarmFuture {
+        Box::pin(async { Ok(()) })
+    }
+
+    #[test]
+    fn resources_must_have_one_warmer() {
+        let files = [file(
+            "shop-tasks",
+            "a.yaml",
+            "id: order.close\nresources: [dbb]\n---\nid: stock.reserve\nresources: [db]",
+        )];
+        let error = Registry::build(&[&CLOSE, &RESERVE], &files.concat(), &[&DB, &DB_AGAIN]).unwrap_err();
+        let problems: Vec<String> = error.problems().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            problems,
+            [
+                "resource `db` has two `#[warmup]` functions, at src/db.rs:5 and at src/pool.rs:9; keep one",
+                "shop-tasks/meta/a.yaml: task `order.close` needs resource `dbb` (`resources:`), but no \
+                 `#[warmup(\"dbb\")]` function is linked into this binary; did you mean `db`?",
+            ]
+        );
+        let files = [file("shop-tasks", "b.yaml", "id: order.close\n---\nid: stock.reserve\nresources: [db]")];
+        let registry = Registry::build(&[&CLOSE, &RESERVE], &files.concat(), &[&DB]).unwrap();
+        assert_eq!(registry.resources().collect::<Vec<_>>(), ["db"]);
     }
 
     #[test]

@@ -2,14 +2,14 @@
 
 use std::any::Any;
 use std::future::Future;
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
 use once_cell::sync::OnceCell;
 use preheat_meta::{OnFull, Warmup};
 use tokio::runtime::Handle;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
 use crate::delay::{Delay, DelayedKey, Delays};
@@ -18,16 +18,22 @@ use crate::flow::{Flow, FlowRun, Watch, Watcher};
 use crate::outcome::{Completion, Outcome};
 use crate::pool::{ErasedPool, Pool, PoolContext, PoolStats, Shared};
 use crate::queue::{Job, PushError};
+use crate::readiness::{Lifecycle, Phase, Readiness, ResourceState};
 use crate::record::TaskRecord;
 use crate::registry::Registry;
 use crate::schedule::{ScheduleStats, Ticker};
+use crate::sync::lock;
 use crate::task::Task;
+use crate::warmup::{Resources, WarmState};
 
 /// Configures and starts a [`Runtime`].
 #[derive(Debug, Clone)]
 #[must_use = "call `.start().await` to start the runtime"]
 pub struct RuntimeBuilder {
     shutdown_timeout: Duration,
+    warm_in_background: bool,
+    #[cfg(feature = "http")]
+    http: Option<std::net::SocketAddr>,
 }
 
 /// Runs tasks in pre-warmed worker pools, one pool per task.
@@ -56,6 +62,18 @@ pub(crate) struct Inner {
     delays: Arc<Delays>,
     /// The schedules' timers and the delayed tasks' driver.
     timers: Mutex<JoinSet<()>>,
+    /// Tasks that outlive the drain, such as the HTTP endpoints; stopped with the runtime.
+    #[cfg(feature = "http")]
+    services: Mutex<JoinSet<()>>,
+    lifecycle: watch::Sender<Lifecycle>,
+    /// Start-up steps and their durations, in order.
+    phases: Mutex<Vec<Phase>>,
+    resources: Resources,
+    /// The HTTP endpoints' address, once they listen.
+    #[cfg(feature = "http")]
+    pub(crate) http_addr: OnceCell<std::net::SocketAddr>,
+    #[cfg(feature = "http")]
+    pub(crate) metrics: crate::metrics::Metrics,
 }
 
 impl std::fmt::Debug for Inner {
@@ -76,7 +94,12 @@ impl std::fmt::Debug for dyn ErasedPool {
 
 impl Default for RuntimeBuilder {
     fn default() -> Self {
-        Self { shutdown_timeout: Duration::from_secs(30) }
+        Self {
+            shutdown_timeout: Duration::from_secs(30),
+            warm_in_background: false,
+            #[cfg(feature = "http")]
+            http: None,
+        }
     }
 }
 
@@ -87,13 +110,54 @@ impl RuntimeBuilder {
         self
     }
 
-    /// Builds the registry, then every `warmup: eager` pool, and returns once each of their
-    /// `workers.min` workers is parked on its queue.
+    /// Serves `/livez`, `/readyz`, `/metrics` and `/tasks` over HTTP on `addr` (port 0 picks a
+    /// free port; see [`Runtime::http_addr`]). The server starts before the warm-up, so that
+    /// readiness probes see it, and stops at shutdown.
+    #[cfg(feature = "http")]
+    pub fn http_addr(mut self, addr: std::net::SocketAddr) -> Self {
+        self.http = Some(addr);
+        self
+    }
+
+    /// Serves the HTTP endpoints on `PREHEAT_HTTP_ADDR`, or on
+    /// [`DEFAULT_HTTP_ADDR`](crate::http::DEFAULT_HTTP_ADDR) (127.0.0.1:9464) if it is unset.
+    ///
+    /// # Errors
+    ///
+    /// If `PREHEAT_HTTP_ADDR` is set but is not an address such as `0.0.0.0:9464`; the message
+    /// names the variable and the value.
+    #[cfg(feature = "http")]
+    pub fn serve_http(self) -> Result<Self, String> {
+        Ok(self.http_addr(crate::http::addr_from_env()?))
+    }
+
+    /// Makes [`start`](Self::start) return as soon as the pools and timers are up, while the
+    /// resources warm in the background: the runtime reports [`Lifecycle::Warming`] (and
+    /// `/readyz` 503) until every `#[warmup]` has succeeded, and tasks that need a resource still
+    /// warming wait for it. For services that must answer health checks during warm-up.
+    ///
+    /// By default `start` waits for the warm-up and fails if a resource cannot be warmed.
+    pub fn warm_in_background(mut self) -> Self {
+        self.warm_in_background = true;
+        self
+    }
+
+    /// Builds the registry, then every `warmup: eager` pool (returning once each of their
+    /// `workers.min` workers is parked on its queue), arms the timers, and warms the resources
+    /// (unless [`warm_in_background`](Self::warm_in_background)); the runtime is then
+    /// [`Lifecycle::Ready`]. Each step is timed: see [`Runtime::readiness`].
     ///
     /// Must be called from within a tokio runtime, whose handle the workers are spawned on.
+    ///
+    /// # Errors
+    ///
+    /// [`StartError::Registry`] if tasks and metadata do not match, [`StartError::Warmup`] if a
+    /// resource fails every warm-up attempt (the runtime is shut down first), and
+    /// [`StartError::Http`] if the HTTP endpoints cannot listen.
     pub async fn start(self) -> Result<Runtime, StartError> {
         let began = Instant::now();
         let registry = Registry::global().map_err(StartError::Registry)?;
+        let registry_took = began.elapsed();
         let inner = Arc::new_cyclic(|this| Inner {
             this: this.clone(),
             registry,
@@ -114,7 +178,17 @@ impl RuntimeBuilder {
                 .collect(),
             delays: Arc::default(),
             timers: Mutex::new(JoinSet::new()),
+            #[cfg(feature = "http")]
+            services: Mutex::new(JoinSet::new()),
+            lifecycle: watch::Sender::new(Lifecycle::Starting),
+            phases: Mutex::new(vec![Phase { name: "registry".into(), took: registry_took }]),
+            resources: Resources::new(registry.warmers()),
+            #[cfg(feature = "http")]
+            http_addr: OnceCell::new(),
+            #[cfg(feature = "http")]
+            metrics: crate::metrics::Metrics::default(),
         });
+        let step = Instant::now();
         let (ready, mut parked) = mpsc::unbounded_channel();
         let mut warming = 0;
         for (index, task) in registry.tasks().iter().enumerate() {
@@ -129,11 +203,13 @@ impl RuntimeBuilder {
                 break;
             }
         }
+        inner.phase("pools", step.elapsed());
+        let step = Instant::now();
         // Timer pre-warm: every schedule's first fire time is computed and armed before start
         // returns.
         let (armed, mut arming) = mpsc::unbounded_channel();
         {
-            let mut timers = inner.timers.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut timers = lock(&inner.timers);
             for (_, ticker) in &inner.tickers {
                 timers.spawn_on(ticker.clone().run(armed.clone()), &inner.handle);
             }
@@ -145,17 +221,87 @@ impl RuntimeBuilder {
                 break;
             }
         }
-        tracing::info!(
-            tasks = registry.tasks().len(),
-            workers = warming,
-            elapsed_us = began.elapsed().as_micros() as u64,
-            "preheat runtime started; eager pools are warm"
-        );
-        Ok(Runtime { inner })
+        inner.phase("timers", step.elapsed());
+        inner.lifecycle.send_replace(Lifecycle::Warming);
+        let runtime = Runtime { inner };
+        // Listening before the warm-up, so that `/readyz` says what is still warming.
+        #[cfg(feature = "http")]
+        if let Some(addr) = self.http {
+            crate::http::serve(&runtime, addr).await?;
+        }
+        if self.warm_in_background {
+            let inner = runtime.inner.clone();
+            let mut timers = lock(&runtime.inner.timers);
+            timers.spawn_on(async move { inner.warm(began).await }, &runtime.inner.handle);
+        } else {
+            runtime.inner.warm(began).await;
+            if let Some((resource, WarmState::Failed { attempts, error })) = runtime
+                .inner
+                .resources
+                .states()
+                .into_iter()
+                .find(|(_, state)| matches!(state, WarmState::Failed { .. }))
+            {
+                // Whatever was started stops; the caller gets the reason, not a half-ready runtime.
+                let _ = runtime.shutdown().await;
+                return Err(StartError::Warmup { resource, attempts, error });
+            }
+        }
+        Ok(runtime)
     }
 }
 
 impl Inner {
+    fn phase(&self, name: impl Into<String>, took: Duration) {
+        lock(&self.phases).push(Phase { name: name.into(), took });
+    }
+
+    /// Where a new pool's workers count, seen by `/metrics` too.
+    fn tallies(&self, _id: &'static str) -> Arc<crate::tally::Tallies> {
+        let tallies = Arc::default();
+        #[cfg(feature = "http")]
+        self.metrics.register(_id, Arc::clone(&tallies));
+        tallies
+    }
+
+    /// Runs every warmer, records their durations, and makes the runtime ready if all are warm.
+    async fn warm(&self, began: Instant) {
+        self.resources.warm_all().await;
+        for (resource, state) in self.resources.states() {
+            if let WarmState::Warm { took, .. } = state {
+                self.phase(format!("warmup:{resource}"), took);
+            }
+        }
+        if self.resources.all_warm() {
+            // Only from `Warming`: a shutdown that began meanwhile wins.
+            self.lifecycle.send_if_modified(|state| {
+                let warming = *state == Lifecycle::Warming;
+                if warming {
+                    *state = Lifecycle::Ready;
+                }
+                warming
+            });
+        }
+        self.report_start(began);
+    }
+
+    /// The one-screen start-up report: each step and how long it took.
+    fn report_start(&self, began: Instant) {
+        let phases = lock(&self.phases).clone();
+        let steps: Vec<String> = phases.iter().map(|phase| format!("{} {:.2?}", phase.name, phase.took)).collect();
+        let state = *self.lifecycle.borrow();
+        let workers: u32 = self.built_pools().map(|pool| pool.stats().workers).sum();
+        tracing::info!(
+            tasks = self.registry.tasks().len(),
+            workers,
+            resources = self.resources.states().len(),
+            %state,
+            "preheat started in {:.2?}: {}",
+            began.elapsed(),
+            steps.join(", ")
+        );
+    }
+
     fn build_pool(&self, index: usize, ready: Option<mpsc::UnboundedSender<()>>) -> &Arc<dyn ErasedPool> {
         self.pools[index].get_or_init(|| {
             let registry: &'static Registry = self.registry;
@@ -166,13 +312,15 @@ impl Inner {
                 shared: self.shared.clone(),
                 handle: self.handle.clone(),
                 ready,
+                resources: self.resources.needed(&task.meta().resources),
+                tallies: self.tallies(task.id()),
             })
         })
     }
 
     /// Builds a lazy pool on its first submit; `None` once shutdown has begun.
     fn build_lazy_pool(&self, index: usize) -> Option<&Arc<dyn ErasedPool>> {
-        let closing = self.closing.lock().unwrap_or_else(PoisonError::into_inner);
+        let closing = lock(&self.closing);
         (!*closing).then(|| self.build_pool(index, None))
     }
 
@@ -214,13 +362,35 @@ impl Inner {
     }
 
     async fn drain(&self) -> Result<(), ShutdownError> {
+        self.lifecycle.send_replace(Lifecycle::Draining);
+        let result = self.stop().await;
+        self.lifecycle.send_replace(Lifecycle::Stopped);
+        #[cfg(feature = "http")]
+        self.stop_services().await;
+        result
+    }
+
+    /// Lets the services (the HTTP endpoints) see `Stopped` and close, or stops them after a
+    /// second: a client holding a connection open must not hold up the shutdown.
+    #[cfg(feature = "http")]
+    async fn stop_services(&self) {
+        let mut services = std::mem::take(&mut *lock(&self.services));
+        let closed =
+            tokio::time::timeout(Duration::from_secs(1), async { while services.join_next().await.is_some() {} });
+        if closed.await.is_err() {
+            services.abort_all();
+            while services.join_next().await.is_some() {}
+        }
+    }
+
+    async fn stop(&self) -> Result<(), ShutdownError> {
         // No more ticks or due delays; delays still waiting are listed as unfinished.
-        let mut timers = std::mem::take(&mut *self.timers.lock().unwrap_or_else(PoisonError::into_inner));
+        let mut timers = std::mem::take(&mut *lock(&self.timers));
         timers.abort_all();
         while timers.join_next().await.is_some() {}
         let delayed = self.delays.close();
         let mut workers: Vec<_> = {
-            let mut closing = self.closing.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut closing = lock(&self.closing);
             *closing = true;
             self.built_pools()
                 .map(|pool| {
@@ -344,11 +514,11 @@ impl Runtime {
         let (watch, run) = self.inner.watch_for(index, None);
         let job = Job { input, reply, watch };
         match pool.queue.try_push(job) {
-            Ok(()) => pool.grow_if_backlogged(),
+            Ok(()) => pool.accepted(),
             Err(PushError::Full(job)) if wait == Wait::PerPolicy && pool.meta.queue.on_full == OnFull::Block => {
                 pool.try_grow();
                 pool.queue.push(job).await.map_err(|job| SubmitError::Closed { task: T::ID, input: job.input })?;
-                pool.grow_if_backlogged();
+                pool.accepted();
             }
             Err(error) => return Err(rejected::<T>(pool, error)),
         }
@@ -440,7 +610,7 @@ impl Runtime {
 
     /// Tasks that failed every attempt, oldest first, with their inputs and last errors.
     pub fn dead_letters(&self) -> Vec<TaskRecord> {
-        self.inner.shared.dead_letters.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        lock(&self.inner.shared.dead_letters).clone()
     }
 
     /// Takes the dead-letter list, leaving it empty.
@@ -457,6 +627,113 @@ impl Runtime {
     /// The registry this runtime was started from.
     pub fn registry(&self) -> &'static Registry {
         self.inner.registry
+    }
+
+    /// Where the HTTP endpoints listen, once they do (see [`RuntimeBuilder::http_addr`]).
+    #[cfg(feature = "http")]
+    pub fn http_addr(&self) -> Option<std::net::SocketAddr> {
+        self.inner.http_addr.get().copied()
+    }
+
+    #[cfg(feature = "http")]
+    pub(crate) fn set_http_addr(&self, addr: std::net::SocketAddr) {
+        let _ = self.inner.http_addr.set(addr);
+    }
+
+    /// The runtime's metrics in the Prometheus text format, as `/metrics` serves them.
+    ///
+    /// # Errors
+    ///
+    /// If the encoder fails to write (it writes to a `String`, so only on a bug).
+    #[cfg(feature = "http")]
+    pub fn render_metrics(&self) -> Result<String, std::fmt::Error> {
+        crate::metrics::render(self, &self.inner.metrics)
+    }
+
+    /// Each built pool's poll statistics, by task id.
+    #[cfg(feature = "profiling")]
+    pub(crate) fn poll_reports(&self) -> std::collections::HashMap<&'static str, crate::profiling::PollReport> {
+        let tasks = self.inner.registry.tasks().iter();
+        tasks
+            .zip(self.inner.pools.iter())
+            .filter_map(|(task, pool)| Some((task.id(), pool.get()?.poll_report())))
+            .collect()
+    }
+
+    #[cfg(feature = "http")]
+    pub(crate) fn lifecycle_watch(&self) -> watch::Receiver<Lifecycle> {
+        self.inner.lifecycle.subscribe()
+    }
+
+    /// Runs `service` until the runtime stops (or is dropped).
+    #[cfg(feature = "http")]
+    pub(crate) fn spawn_service(&self, service: impl Future<Output = ()> + Send + 'static) {
+        lock(&self.inner.services).spawn_on(service, &self.inner.handle);
+    }
+
+    #[cfg(feature = "http")]
+    pub(crate) fn downgrade(&self) -> WeakRuntime {
+        WeakRuntime(Arc::downgrade(&self.inner))
+    }
+
+    /// Where the runtime is in its life.
+    pub fn lifecycle(&self) -> Lifecycle {
+        *self.inner.lifecycle.borrow()
+    }
+
+    /// Whether the runtime is ready, each start-up step's duration, and each resource's state.
+    pub fn readiness(&self) -> Readiness {
+        Readiness {
+            state: self.lifecycle(),
+            phases: lock(&self.inner.phases).clone(),
+            resources: self
+                .inner
+                .resources
+                .states()
+                .into_iter()
+                .map(|(name, state)| ResourceState { name, state })
+                .collect(),
+        }
+    }
+
+    /// Waits until the runtime is [`Lifecycle::Ready`]: after a
+    /// [`warm_in_background`](RuntimeBuilder::warm_in_background) start, until every resource
+    /// is warm.
+    ///
+    /// # Errors
+    ///
+    /// [`StartError::Warmup`] if a resource failed for good, [`StartError::Stopped`] if the
+    /// runtime began shutting down first.
+    pub async fn ready(&self) -> Result<(), StartError> {
+        let mut lifecycle = self.inner.lifecycle.subscribe();
+        let names: Vec<std::borrow::Cow<'static, str>> =
+            self.inner.registry.resources().map(std::borrow::Cow::Borrowed).collect();
+        for mut resource in self.inner.resources.needed(&names) {
+            if let Err(error) = resource.warm().await {
+                let attempts =
+                    match self.inner.resources.states().into_iter().find(|(name, _)| *name == resource.resource) {
+                        Some((_, WarmState::Failed { attempts, .. })) => attempts,
+                        _ => 0,
+                    };
+                return Err(StartError::Warmup { resource: resource.resource, attempts, error });
+            }
+        }
+        match lifecycle.wait_for(|state| *state >= Lifecycle::Ready).await.as_deref() {
+            Ok(Lifecycle::Ready) => Ok(()),
+            _ => Err(StartError::Stopped),
+        }
+    }
+}
+
+/// A runtime that services hold without keeping it alive.
+#[cfg(feature = "http")]
+#[derive(Clone, Debug)]
+pub(crate) struct WeakRuntime(Weak<Inner>);
+
+#[cfg(feature = "http")]
+impl WeakRuntime {
+    pub(crate) fn upgrade(&self) -> Option<Runtime> {
+        self.0.upgrade().map(|inner| Runtime { inner })
     }
 }
 
@@ -501,7 +778,10 @@ impl Unavailable {
 
 fn rejected<T: Task>(pool: &Pool<T>, error: PushError<Job<T>>) -> SubmitError<T::Input> {
     match error {
-        PushError::Full(job) => SubmitError::Full { task: T::ID, capacity: pool.meta.queue.capacity, input: job.input },
+        PushError::Full(job) => {
+            pool.rejected();
+            SubmitError::Full { task: T::ID, capacity: pool.meta.queue.capacity, input: job.input }
+        }
         PushError::Closed(job) => SubmitError::Closed { task: T::ID, input: job.input },
     }
 }

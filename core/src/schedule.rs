@@ -8,7 +8,7 @@
 //! during a stall.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -18,6 +18,7 @@ use tokio::time::Instant;
 
 use crate::flow::{ErasedOutcome, Watcher};
 use crate::runtime::Inner;
+use crate::sync::lock;
 
 /// What a schedule has done so far.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -123,7 +124,7 @@ impl Ticker {
 
     fn tick(self: &Arc<Self>) {
         {
-            let mut runs = self.runs.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut runs = lock(&self.runs);
             match (self.schedule.overlap, runs.running) {
                 (_, 0) | (Overlap::Allow, _) => runs.running += 1,
                 (Overlap::Queue, _) if !runs.queued => {
@@ -151,7 +152,7 @@ impl Ticker {
                 self.fired.fetch_add(1, Ordering::Relaxed);
             }
             Err(reason) => {
-                self.runs.lock().unwrap_or_else(PoisonError::into_inner).running -= 1;
+                lock(&self.runs).running -= 1;
                 self.skipped.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(task = self.id, %reason, "tick not submitted");
             }
@@ -162,7 +163,7 @@ impl Ticker {
 impl Watcher for Ticker {
     fn finished(self: Arc<Self>, _task: usize, _outcome: ErasedOutcome) {
         let relaunch = {
-            let mut runs = self.runs.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut runs = lock(&self.runs);
             runs.running -= 1;
             let relaunch = runs.queued && runs.running == 0;
             if relaunch {

@@ -8,6 +8,7 @@ mod expand;
 mod lookup;
 mod metadata;
 mod valid;
+mod warmup;
 
 use proc_macro::TokenStream;
 
@@ -65,4 +66,20 @@ pub fn task(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro]
 pub fn metadata(input: TokenStream) -> TokenStream {
     metadata::expand(input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
+}
+
+/// Registers an `async fn() -> Result<_, E: Display>` as the warmer of a named resource.
+///
+/// `#[warmup("db")]`, optionally with `timeout = "10s"` (each attempt's deadline, default
+/// `30s`) and `max_attempts = 5` (default `3`). See the `preheat` crate documentation.
+#[proc_macro_attribute]
+pub fn warmup(args: TokenStream, item: TokenStream) -> TokenStream {
+    let item = proc_macro2::TokenStream::from(item);
+    warmup::expand(args.into(), item.clone())
+        .unwrap_or_else(|error| {
+            // Keep the user's function beside the error, as `#[task]` does.
+            let error = error.to_compile_error();
+            quote::quote!(#item #error)
+        })
+        .into()
 }

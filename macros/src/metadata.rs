@@ -79,6 +79,7 @@ fn task_meta(meta: &TaskMeta) -> TokenStream {
     };
     let upstream = meta.upstream.iter().map(|id| id.as_ref());
     let schedule = option(meta.schedule.as_ref().map(schedule_tokens));
+    let resources = meta.resources.iter().map(|name| name.as_ref());
     quote! {
         ::preheat::meta::TaskMeta::__const(
             #id,
@@ -90,6 +91,7 @@ fn task_meta(meta: &TaskMeta) -> TokenStream {
             ::preheat::meta::Warmup::#warmup,
             &[#(::std::borrow::Cow::Borrowed(#upstream)),*],
             #schedule,
+            &[#(::std::borrow::Cow::Borrowed(#resources)),*],
         )
     }
 }

@@ -23,6 +23,6 @@ mod set;
 pub use error::MetaError;
 pub use graph::find_cycle;
 pub use locate::locate;
-pub use parse::{DocumentSummary, parse_file, summarize, validate_id};
+pub use parse::{DocumentSummary, parse_duration, parse_file, summarize, validate_id, validate_resource};
 pub use schema::{Backoff, Missed, OnFull, Overlap, Queue, Retry, Schedule, TaskMeta, Warmup, Workers};
 pub use set::{check_set, closest};

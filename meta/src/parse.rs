@@ -72,22 +72,39 @@ pub fn summarize(text: &str) -> Vec<DocumentSummary> {
 
 /// Checks a task id: non-empty, only `a-z`, `0-9`, `_`, `.` and `-`.
 pub fn validate_id(id: &str) -> Result<(), String> {
-    if id.is_empty() {
-        return Err("task id is empty; use `domain.action`, for example `order.timeout_close`".into());
+    validate_name("task id", "`domain.action`, for example `order.timeout_close`", id)
+}
+
+/// Checks a resource name (`resources: [db]`, `#[warmup("db")]`): the characters of a task id.
+pub fn validate_resource(name: &str) -> Result<(), String> {
+    validate_name("resource name", "a short name such as `db` or `payments_api`", name)
+}
+
+fn validate_name(what: &str, example: &str, name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err(format!("{what} is empty; use {example}"));
     }
-    match id.chars().find(|c| !matches!(c, 'a'..='z' | '0'..='9' | '_' | '.' | '-')) {
+    let allowed = |c: char| matches!(c, 'a'..='z' | '0'..='9' | '_' | '.' | '-');
+    match name.chars().find(|&c| !allowed(c)) {
         Some(bad) => {
             let bad = if bad.is_whitespace() { "a space".to_owned() } else { format!("`{bad}`") };
-            let rules = "ids use only lowercase letters, digits, `_`, `.` and `-`";
-            let lower = id.to_lowercase();
-            if lower.chars().all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_' | '.' | '-')) {
-                Err(format!("task id `{id}` contains {bad}; {rules}; did you mean `{lower}`?"))
+            let rules = format!("{what}s use only lowercase letters, digits, `_`, `.` and `-`");
+            let lower = name.to_lowercase();
+            if lower.chars().all(allowed) {
+                Err(format!("{what} `{name}` contains {bad}; {rules}; did you mean `{lower}`?"))
             } else {
-                Err(format!("task id `{id}` contains {bad}; {rules}, as in `order.timeout_close`"))
+                Err(format!("{what} `{name}` contains {bad}; {rules}; use {example}"))
             }
         }
         None => Ok(()),
     }
+}
+
+/// Parses a duration as the YAML fields read it: `30s`, `500ms`, `1h 30m`.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    humantime_serde::re::humantime::parse_duration(text).map_err(|error| {
+        format!("`{text}` is not a duration ({error}); write a number and a unit, such as `30s`, `500ms` or `1h 30m`")
+    })
 }
 
 /// Upper bounds that keep one line of YAML from reserving gigabytes or spawning a million tasks.
@@ -132,6 +149,11 @@ fn check(meta: &TaskMeta) -> Result<(), Vec<(Option<&'static str>, String)>> {
     }
     if let Some(schedule) = &meta.schedule {
         check_schedule(schedule, &mut problems);
+    }
+    for name in meta.resources.iter() {
+        if let Err(message) = validate_resource(name) {
+            problems.push((Some("resources"), message));
+        }
     }
     if meta.upstream.contains(&meta.id) {
         problems.push((Some("upstream"), "a task cannot follow itself".into()));
@@ -311,6 +333,15 @@ mod tests {
         .unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_deref().unwrap_or("")).collect();
         assert_eq!(fields, ["workers.max", "queue.capacity", "retry.max_attempts"]);
+    }
+
+    #[test]
+    fn resources_are_names() {
+        let docs = parse_file("meta/t.yaml", "id: a.b\nresources: [db, payments_api]").unwrap();
+        assert_eq!(docs[0].resources.as_ref(), ["db", "payments_api"]);
+        let error = one_error("id: a.b\nresources: [db, Payments API]");
+        assert_eq!(error.field.as_deref(), Some("resources"));
+        assert!(error.message.starts_with("resource name `Payments API` contains `P`"), "{}", error.message);
     }
 
     #[test]

@@ -40,6 +40,11 @@ pub struct TaskMeta {
     /// When the task runs by itself. Default: never (it runs when submitted).
     #[serde(default)]
     pub schedule: Option<Schedule>,
+    /// Names of the resources the task needs warm (`[db, payments_api]`), each warmed by a
+    /// `#[warmup("name")]` function. Until a resource is warm the task's jobs wait for it; if
+    /// its warm-up failed for good, they fail. Default: none.
+    #[serde(default)]
+    pub resources: Cow<'static, [Cow<'static, str>]>,
 }
 
 /// When a task runs by itself: `schedule: { every: 2s }` or
@@ -229,6 +234,7 @@ impl TaskMeta {
             warmup: Warmup::default(),
             upstream: Cow::Borrowed(&[]),
             schedule: None,
+            resources: Cow::Borrowed(&[]),
         }
     }
 }
@@ -279,6 +285,7 @@ impl TaskMeta {
         warmup: Warmup,
         upstream: &'static [Cow<'static, str>],
         schedule: Option<Schedule>,
+        resources: &'static [Cow<'static, str>],
     ) -> Self {
         Self {
             id: Cow::Borrowed(id),
@@ -290,6 +297,7 @@ impl TaskMeta {
             warmup,
             upstream: Cow::Borrowed(upstream),
             schedule,
+            resources: Cow::Borrowed(resources),
         }
     }
 }

@@ -22,6 +22,8 @@
 //! - `id_*`, `attribute_*`: the `#[task("id", metadata = "dir")]` attribute. An id with no
 //!   document (with and without a close id to suggest), an invalid or missing id, a `metadata`
 //!   directory that does not exist, malformed arguments.
+//! - `warmup_*`: `#[warmup("resource")]`: its signature (all problems at once), a bad name,
+//!   duration or attempt count, an unknown option, an error type that is not `Display`.
 //! - The other fail cases: the function's signature (not `async`, generic, `self`, the number,
 //!   order and kinds of arguments, the input, output and error types, a non-`Result` return),
 //!   `Runtime::submit` with the wrong input type, and several problems reported at once

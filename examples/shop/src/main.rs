@@ -5,8 +5,12 @@
 //! happened with the shop's invariants checked at the end.
 //!
 //! ```text
-//! cargo run --release -p shop -- [--orders N] [--seed N]
+//! cargo run --release -p shop -- [--orders N] [--seed N] [--serve]
 //! ```
+//!
+//! With `--serve` (and the default `http` feature) the runtime also serves `/livez`, `/readyz`,
+//! `/metrics` and `/tasks` on `PREHEAT_HTTP_ADDR` (default 127.0.0.1:9464), and after the job
+//! keeps serving until Ctrl-C or SIGTERM, then drains.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
@@ -23,16 +27,22 @@ const COUPON_BATCH: u64 = 100;
 struct Options {
     orders: u64,
     seed: u64,
+    serve: bool,
 }
 
 fn options() -> Result<Options, String> {
-    let mut options = Options { orders: 2000, seed: 7 };
+    let mut options = Options { orders: 2000, seed: 7, serve: false };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let slot = match flag.as_str() {
             "--orders" => &mut options.orders,
             "--seed" => &mut options.seed,
-            other => return Err(format!("unknown argument `{other}`; expected --orders N or --seed N")),
+            "--serve" if cfg!(feature = "http") => {
+                options.serve = true;
+                continue;
+            }
+            "--serve" => return Err("`--serve` needs the `http` feature, which this build left out".into()),
+            other => return Err(format!("unknown argument `{other}`; expected --orders N, --seed N or --serve")),
         };
         let value = args.next().ok_or_else(|| format!("`{flag}` needs a number"))?;
         *slot = value.parse().map_err(|_| format!("`{flag}` needs a number, got `{value}`"))?;
@@ -64,7 +74,7 @@ async fn run() -> Result<bool, Box<dyn std::error::Error>> {
     seed(shop, &options);
 
     let started = Instant::now();
-    let rt = Runtime::builder().start().await?;
+    let rt = builder(&options)?.start().await?;
     let startup = started.elapsed();
     println!("runtime: {} tasks registered, eager pools warm in {startup:.2?}", rt.registry().tasks().len());
 
@@ -125,6 +135,10 @@ async fn run() -> Result<bool, Box<dyn std::error::Error>> {
     println!("  coupon.issue_batch   issued {issued} coupons");
     println!("dead letters: {}", rt.dead_letters().len());
 
+    if options.serve {
+        println!("serving until Ctrl-C or SIGTERM");
+        stopped().await?;
+    }
     rt.shutdown().await?;
     println!("shutdown: drained, nothing left behind");
 
@@ -134,6 +148,31 @@ async fn run() -> Result<bool, Box<dyn std::error::Error>> {
     println!("duplicate_coupons={}", audit.duplicate_coupons);
     println!("tasks_run={}", tasks + 1);
     Ok(audit.oversold == 0 && audit.overdue_open == 0 && audit.duplicate_coupons == 0)
+}
+
+#[cfg(feature = "http")]
+fn builder(options: &Options) -> Result<preheat::RuntimeBuilder, String> {
+    let builder = Runtime::builder();
+    if options.serve { builder.serve_http() } else { Ok(builder) }
+}
+
+#[cfg(not(feature = "http"))]
+fn builder(_: &Options) -> Result<preheat::RuntimeBuilder, String> {
+    Ok(Runtime::builder())
+}
+
+/// Resolves on Ctrl-C or, on Unix, SIGTERM (what an orchestrator sends before killing).
+async fn stopped() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await
 }
 
 /// Stocks the shelves and places the orders, all unpaid and all past a deadline that passed.

@@ -1,0 +1,127 @@
+//! The runtime's HTTP endpoints (feature `http`): `/livez`, `/readyz`, `/metrics`, `/tasks`.
+//!
+//! Started by [`RuntimeBuilder::http_addr`](crate::RuntimeBuilder::http_addr) or
+//! [`serve_http`](crate::RuntimeBuilder::serve_http), before the warm-up so that a readiness
+//! probe gets an answer (503) while resources warm, and stopped at shutdown.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Serialize;
+
+use crate::error::StartError;
+use crate::runtime::Runtime;
+
+/// Where the endpoints listen when neither the builder nor `PREHEAT_HTTP_ADDR` says otherwise:
+/// loopback only, on the port Prometheus' registry lists for preheat-like exporters.
+pub const DEFAULT_HTTP_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9464);
+
+/// The variable that overrides [`DEFAULT_HTTP_ADDR`].
+pub const HTTP_ADDR_VAR: &str = "PREHEAT_HTTP_ADDR";
+
+/// `PREHEAT_HTTP_ADDR`, or the default.
+pub(crate) fn addr_from_env() -> Result<SocketAddr, String> {
+    match std::env::var(HTTP_ADDR_VAR) {
+        Ok(value) => value
+            .parse()
+            .map_err(|error| format!("{HTTP_ADDR_VAR}=`{value}` is not an address such as `0.0.0.0:9464`: {error}")),
+        Err(_) => Ok(DEFAULT_HTTP_ADDR),
+    }
+}
+
+/// Binds `addr`, records the bound address, and serves until the runtime stops.
+pub(crate) async fn serve(runtime: &Runtime, addr: SocketAddr) -> Result<(), StartError> {
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|error| StartError::Http { addr, error })?;
+    let bound = listener.local_addr().map_err(|error| StartError::Http { addr, error })?;
+    let app = routes().with_state(runtime.downgrade());
+    let mut stopped = runtime.lifecycle_watch();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        // Through draining, so that probes see it; closed once stopped.
+        let _ = stopped.wait_for(|state| *state == crate::Lifecycle::Stopped).await;
+    });
+    runtime.spawn_service(async move {
+        if let Err(error) = server.await {
+            tracing::error!(%error, "the HTTP endpoints stopped");
+        }
+    });
+    tracing::info!(addr = %bound, "serving /livez, /readyz, /metrics and /tasks");
+    runtime.set_http_addr(bound);
+    Ok(())
+}
+
+fn routes() -> Router<crate::runtime::WeakRuntime> {
+    let router = Router::new()
+        .route("/livez", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/tasks", get(tasks));
+    #[cfg(feature = "profiling")]
+    let router = crate::profiling::routes(router);
+    router
+}
+
+/// Runs `handler` with the runtime, or answers 503 if it is gone.
+fn with_runtime(runtime: &crate::runtime::WeakRuntime, handler: impl FnOnce(&Runtime) -> Response) -> Response {
+    match runtime.upgrade() {
+        Some(runtime) => handler(&runtime),
+        None => (StatusCode::SERVICE_UNAVAILABLE, "the runtime is gone\n").into_response(),
+    }
+}
+
+/// 200 with the readiness report once ready; 503 with the reason and the same report before.
+async fn readyz(State(runtime): State<crate::runtime::WeakRuntime>) -> Response {
+    #[derive(Serialize)]
+    struct Body {
+        ready: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        #[serde(flatten)]
+        readiness: crate::Readiness,
+    }
+    with_runtime(&runtime, |runtime| {
+        let readiness = runtime.readiness();
+        let status = if readiness.is_ready() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+        (status, Json(Body { ready: readiness.is_ready(), reason: readiness.reason(), readiness })).into_response()
+    })
+}
+
+async fn metrics(State(runtime): State<crate::runtime::WeakRuntime>) -> Response {
+    with_runtime(&runtime, |runtime| match runtime.render_metrics() {
+        Ok(text) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response(),
+        Err(error) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, format!("cannot encode the metrics: {error}\n")).into_response()
+        }
+    })
+}
+
+/// The registry: each task's id, metadata, and its pool right now.
+async fn tasks(State(runtime): State<crate::runtime::WeakRuntime>) -> Response {
+    #[derive(Serialize)]
+    struct Task {
+        id: &'static str,
+        metadata_file: &'static str,
+        defined_at: String,
+        meta: &'static crate::meta::TaskMeta,
+        pool: Option<crate::PoolStats>,
+    }
+    with_runtime(&runtime, |runtime| {
+        let tasks: Vec<Task> = runtime
+            .registry()
+            .tasks()
+            .iter()
+            .map(|task| Task {
+                id: task.id(),
+                metadata_file: task.metadata_file(),
+                defined_at: task.defined_at(),
+                meta: task.meta(),
+                pool: runtime.stats(task.id()),
+            })
+            .collect();
+        Json(tasks).into_response()
+    })
+}
