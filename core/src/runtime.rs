@@ -226,8 +226,12 @@ impl RuntimeBuilder {
         let runtime = Runtime { inner };
         // Listening before the warm-up, so that `/readyz` says what is still warming.
         #[cfg(feature = "http")]
-        if let Some(addr) = self.http {
-            crate::http::serve(&runtime, addr).await?;
+        if let Some(addr) = self.http
+            && let Err(error) = crate::http::serve(&runtime, addr).await
+        {
+            // The pools and timers stop; the caller gets the reason, not a runtime nobody can probe.
+            let _ = runtime.shutdown().await;
+            return Err(error);
         }
         if self.warm_in_background {
             let inner = runtime.inner.clone();

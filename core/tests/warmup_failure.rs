@@ -1,6 +1,6 @@
 //! A resource whose warm-up fails for good: `start` fails by default; warming in the background,
 //! the runtime stays not ready, says why, and the tasks that need the resource fail without
-//! losing their input.
+//! losing their input. And a start whose HTTP address is taken fails the same clean way.
 
 #![cfg(feature = "http")]
 
@@ -60,4 +60,13 @@ async fn warming_in_the_background_stays_not_ready_and_says_why() {
     assert_eq!(dead[0].input::<notify>(), Some(&42));
     assert_eq!(rt.stats("payment.notify").unwrap().retried, 0);
     rt.shutdown().await.expect("nothing left running");
+}
+
+#[tokio::test]
+async fn an_address_in_use_fails_start_and_names_it() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let error = Runtime::builder().warm_in_background().http_addr(addr).start().await.expect_err("the port is taken");
+    assert!(matches!(&error, StartError::Http { addr: at, .. } if *at == addr), "{error:?}");
+    assert!(error.to_string().starts_with(&format!("cannot serve HTTP on {addr}: ")), "{error}");
 }

@@ -17,7 +17,9 @@
 //!    contender, interleaved. Each child starts its runtime and preheat runtime (or raw pool),
 //!    which returns once the workers are parked, then times its very first submission
 //!    (`submit_detached`, like the raw pool's plain send) from just before the submit to the
-//!    first line of the task body ([`PROBE`]). Medians reported.
+//!    first line of the task body ([`PROBE`]). Medians reported. Again with
+//!    [`IDLE_BEFORE_FIRST`] of idle between the start and the first task, as in a service whose
+//!    first task comes a while after start-up: by then the runtime's threads sleep.
 //! 3. **Steady latency.** In this process, after [`STEADY_WARMUP`] probes, [`STEADY_SAMPLES`]
 //!    isolated probes per contender, interleaved: submit, wait until the body has started,
 //!    repeat, so every probe finds the workers idle. p50 and p99 of submit-to-start reported.
@@ -43,6 +45,8 @@ const TASKS: u64 = 1_000_000;
 const ROUNDS: usize = 5;
 /// Fresh processes per contender for the first-task latency.
 const FRESH_RUNS: usize = 31;
+/// The idle time before the first task in the `idle` variant of the first-task latency.
+const IDLE_BEFORE_FIRST: std::time::Duration = std::time::Duration::from_millis(20);
 /// Untimed probes per contender before the steady-latency samples.
 const STEADY_WARMUP: usize = 1_000;
 /// Timed probes per contender.
@@ -52,23 +56,33 @@ fn main() {
     if let Some(role) = child_role() {
         let role: Vec<&str> = role.iter().map(String::as_str).collect();
         match role.as_slice() {
-            ["first", contender] => println!("{}", in_runtime(first_task(Contender::parse(contender)))),
-            _ => panic!("unknown child role {role:?}; expected `first preheat` or `first raw`"),
+            ["first", contender] => println!("{}", in_runtime(first_task(Contender::parse(contender), false))),
+            ["first", contender, "idle"] => println!("{}", in_runtime(first_task(Contender::parse(contender), true))),
+            _ => panic!("unknown child role {role:?}; expected `first preheat|raw [idle]`"),
         }
         return;
     }
 
     // Children first, while this process has no runtime threads of its own.
     println!("first task in a fresh process ({FRESH_RUNS} processes each, interleaved; submit to task start)");
-    let (mut first_preheat, mut first_raw) = (Vec::new(), Vec::new());
+    let [mut first_preheat, mut first_raw, mut idle_preheat, mut idle_raw] = [(); 4].map(|()| Vec::new());
     for _ in 0..FRESH_RUNS {
-        first_preheat.push(child_us(Contender::Preheat));
-        first_raw.push(child_us(Contender::Raw));
+        first_preheat.push(child_us(Contender::Preheat, false));
+        first_raw.push(child_us(Contender::Raw, false));
+        idle_preheat.push(child_us(Contender::Preheat, true));
+        idle_raw.push(child_us(Contender::Raw, true));
     }
-    let (first_preheat, first_raw) = (Samples::new(first_preheat), Samples::new(first_raw));
-    for (name, samples) in [("preheat", &first_preheat), ("raw pool", &first_raw)] {
+    let [first_preheat, first_raw, idle_preheat, idle_raw] =
+        [first_preheat, first_raw, idle_preheat, idle_raw].map(Samples::new);
+    let idle_ms = IDLE_BEFORE_FIRST.as_millis();
+    for (name, samples) in [
+        ("preheat", &first_preheat),
+        ("raw pool", &first_raw),
+        (&*format!("preheat, {idle_ms} ms idle first"), &idle_preheat),
+        (&*format!("raw pool, {idle_ms} ms idle first"), &idle_raw),
+    ] {
         println!(
-            "  {name:<12} median {:>7.2} µs   (min {:.2}, max {:.2})",
+            "  {name:<28} median {:>7.2} µs   (min {:.2}, max {:.2})",
             samples.median(),
             samples.min(),
             samples.max()
@@ -93,6 +107,9 @@ fn main() {
     report.add("first_task_us", format!("{:.3}", first_preheat.median()));
     report.add("raw_first_us", format!("{:.3}", first_raw.median()));
     report.add("first_vs_raw", ratio(first_preheat.median(), first_raw.median()));
+    report.add("first_idle_us", format!("{:.3}", idle_preheat.median()));
+    report.add("raw_first_idle_us", format!("{:.3}", idle_raw.median()));
+    report.add("first_idle_vs_raw", ratio(idle_preheat.median(), idle_raw.median()));
     report.add("steady_p50_us", format!("{:.3}", steady.preheat.percentile(50.0)));
     report.add("steady_p99_us", format!("{:.3}", steady.preheat.percentile(99.0)));
     report.add("raw_steady_p50_us", format!("{:.3}", steady.raw.percentile(50.0)));
@@ -125,22 +142,32 @@ impl Contender {
 }
 
 /// Runs one child and returns the first-task latency it printed, in µs.
-fn child_us(contender: Contender) -> f64 {
-    let printed = run_child(&["first", contender.name()]);
+fn child_us(contender: Contender, idle: bool) -> f64 {
+    let printed =
+        if idle { run_child(&["first", contender.name(), "idle"]) } else { run_child(&["first", contender.name()]) };
     printed.parse().unwrap_or_else(|_| panic!("a first-task child printed `{printed}`, not a number of µs"))
 }
 
-/// In a child: starts one contender, times its first task, stops it. Returns µs.
-async fn first_task(contender: Contender) -> f64 {
+/// In a child: starts one contender, times its first task, stops it. Returns µs. With `idle`,
+/// the contender first idles for [`IDLE_BEFORE_FIRST`], as a service does between its start and
+/// its first task, so its threads have gone to sleep.
+async fn first_task(contender: Contender, idle: bool) -> f64 {
+    let idle = || async move {
+        if idle {
+            tokio::time::sleep(IDLE_BEFORE_FIRST).await;
+        }
+    };
     match contender {
         Contender::Preheat => {
             let rt = Runtime::builder().start().await.unwrap_or_else(|error| panic!("cannot start preheat: {error}"));
+            idle().await;
             let us = preheat_probe(&rt).await;
             rt.shutdown().await.expect("the probe finishes");
             us
         }
         Contender::Raw => {
             let mut pool = RawPool::start(WORKERS, || PROBE.mark()).await;
+            idle().await;
             let us = raw_probe(&mut pool).await;
             pool.stop().await;
             us
