@@ -286,41 +286,20 @@ impl<T: Task> Pool<T> {
 
     async fn run_job(&self, job: Job<T>, flow: Option<FlowId>, worker: &Worker, clock: &mut JobClock) {
         let mut flight = InFlight { pool: self, job: Some(job), attempts: 0 };
+        // Most tasks need no resource: that path stays one state machine with the attempts, as
+        // it was before resources existed (split into nested futures it measured 15 % slower).
         if !self.resources.is_empty() {
+            if let Err(error) = self.resources_warm().await {
+                self.finish(flight, Err(error), worker);
+                return;
+            }
             // A wait for a cold resource is not part of the job's duration.
             clock.parked();
         }
-        let outcome = match self.resources_warm().await {
-            Ok(()) => {
-                #[cfg(feature = "http")]
-                let started = clock.start();
-                let outcome = self.attempts(&mut flight, flow, worker).await;
-                #[cfg(feature = "http")]
-                clock.record(worker, started, &outcome);
-                outcome
-            }
-            Err(error) => Err(error),
-        };
-        self.finish(flight, outcome, worker);
-    }
-
-    /// Waits until every resource the task needs is warm: a cold one is still warming, and the
-    /// job would only fail without it. Nothing to wait for is the common case, and free.
-    async fn resources_warm(&self) -> Result<(), TaskError<T::Error>> {
-        for resource in &self.resources {
-            resource
-                .clone()
-                .warm()
-                .await
-                .map_err(|error| TaskError::ResourceFailed { resource: resource.resource, error })?;
-        }
-        Ok(())
-    }
-
-    /// Runs the job's attempts: each with the timeout, a panic contained, backoff between them.
-    async fn attempts(&self, flight: &mut InFlight<'_, T>, flow: Option<FlowId>, worker: &Worker) -> Outcome<T> {
+        #[cfg(feature = "http")]
+        let started = clock.start();
         let retry = &self.meta.retry;
-        loop {
+        let outcome = loop {
             flight.attempts += 1;
             let attempt = flight.attempts;
             let ctx = Ctx::new(T::ID, attempt, flow);
@@ -330,20 +309,36 @@ impl<T: Task> Pool<T> {
             #[cfg(feature = "profiling")]
             let run = crate::profiling::timed(&self.polls, run);
             let error = match deadline::within(self.meta.timeout, run).await {
-                Ok(Ok(Ok(output))) => return Ok(output),
+                Ok(Ok(Ok(output))) => break Ok(output),
                 Ok(Ok(Err(error))) => TaskError::Failed(error),
                 Ok(Err(panic)) => TaskError::Panicked(panic_message(&*panic)),
                 Err(_) => TaskError::TimedOut(self.meta.timeout),
             };
             if attempt >= retry.max_attempts {
-                return Err(error);
+                break Err(error);
             }
             worker.retried();
             let delay = backoff(retry, attempt);
             let error = describe(&error);
             tracing::warn!(task = T::ID, attempt, ?delay, %error, "task attempt failed; retrying");
             tokio::time::sleep(delay).await;
+        };
+        #[cfg(feature = "http")]
+        clock.record(worker, started, &outcome);
+        self.finish(flight, outcome, worker);
+    }
+
+    /// Waits until every resource the task needs is warm: a cold one is still warming, and the
+    /// job would only fail without it.
+    async fn resources_warm(&self) -> Result<(), TaskError<T::Error>> {
+        for resource in &self.resources {
+            resource
+                .clone()
+                .warm()
+                .await
+                .map_err(|error| TaskError::ResourceFailed { resource: resource.resource, error })?;
         }
+        Ok(())
     }
 
     /// Hands the outcome on: to the dead-letter list on failure, to the flow, to the submitter.
