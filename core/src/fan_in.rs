@@ -9,9 +9,23 @@ use std::any::{Any, TypeId, type_name};
 /// id: logistics.sync
 /// upstream: [inventory.reserve, payment.notify]
 /// ```
-/// ```rust,ignore
-/// #[task("logistics.sync")]
-/// async fn sync(input: (Reservation, PaymentNotice)) -> Result<Shipment, LogisticsError> { ... }
+/// ```rust,standalone_crate,no_run
+/// # use preheat::task;
+/// # use serde::{Deserialize, Serialize};
+/// # #[derive(Clone, Serialize, Deserialize)] pub struct Reservation;
+/// # #[derive(Clone, Serialize, Deserialize)] pub struct PaymentNotice;
+/// # #[derive(Clone, Serialize, Deserialize)] pub struct Shipment;
+/// # #[task("inventory.reserve", metadata = "doc-meta/flows")]
+/// # async fn reserve(_: u64) -> Result<Reservation, String> { Ok(Reservation) }
+/// # #[task("payment.notify", metadata = "doc-meta/flows")]
+/// # async fn notify(_: u64) -> Result<PaymentNotice, String> { Ok(PaymentNotice) }
+/// # preheat::metadata!("doc-meta/flows");
+/// #[task("logistics.sync", metadata = "doc-meta/flows")]
+/// async fn sync(input: (Reservation, PaymentNotice)) -> Result<Shipment, String> {
+///     let (_reservation, _payment) = input;
+///     Ok(Shipment)
+/// }
+/// # fn main() {}
 /// ```
 ///
 /// Implemented for tuples of two to six elements. The registry checks, before any task runs,
