@@ -1,6 +1,8 @@
 // The README is the tutorial; including it here runs its examples as doctests.
 #![doc = include_str!("../../README.md")]
 #![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
+// The tutorial shows a `build.rs`, whose `fn main` is the point of the example.
+#![allow(clippy::needless_doctest_main)]
 
 mod deadline;
 mod delay;

@@ -148,7 +148,7 @@ pub struct Registry {
     downstream: Vec<Vec<usize>>,
     by_type: HashMap<TypeId, usize, BuildHasherDefault<TypeIdHasher>>,
     by_id: HashMap<String, usize>,
-    /// One `#[warmup]` per resource, in link order.
+    /// One `#[warmup]` per resource, by resource name.
     warmers: Vec<&'static WarmerEntry>,
 }
 
@@ -368,15 +368,18 @@ impl Registry {
             return Err(RegistryError { problems });
         }
         let by_type = tasks.iter().enumerate().map(|(index, task)| ((task.entry.type_id)(), index)).collect();
-        Ok(Self { tasks, upstream, downstream, by_type, by_id, warmers: warmers.to_vec() })
+        // By name: the linker's order is not the source's, and reports should not depend on it.
+        let mut warmers = warmers.to_vec();
+        warmers.sort_by_key(|warmer| warmer.resource);
+        Ok(Self { tasks, upstream, downstream, by_type, by_id, warmers })
     }
 
-    /// Every `#[warmup]` function, one per resource, in link order.
+    /// Every `#[warmup]` function, one per resource, by resource name.
     pub(crate) fn warmers(&self) -> &[&'static WarmerEntry] {
         &self.warmers
     }
 
-    /// The names of the resources warmed at start-up, in link order.
+    /// The names of the resources warmed at start-up, sorted.
     pub fn resources(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.warmers.iter().map(|warmer| warmer.resource)
     }

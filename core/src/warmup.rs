@@ -108,7 +108,7 @@ impl Resources {
         futures_util::future::join_all(self.resources.iter().map(|(warmer, state)| warm(warmer, state))).await;
     }
 
-    /// Each resource's name and state, in link order.
+    /// Each resource's name and state, by name.
     pub(crate) fn states(&self) -> Vec<(&'static str, WarmState)> {
         self.resources.iter().map(|(warmer, state)| (warmer.resource, state.borrow().clone())).collect()
     }

@@ -1,7 +1,7 @@
 //! Resource warm-up in the background, readiness, and the HTTP endpoints over real loopback HTTP.
 //!
-//! One test: the warmer below is the binary's only one, and every runtime started in this
-//! binary runs it, so the whole story is told in order by a single runtime.
+//! One test: every runtime started in this binary runs the warmers below, so the whole story is
+//! told in order by a single runtime.
 
 #![cfg(feature = "http")]
 
@@ -19,6 +19,8 @@ static DB_ATTEMPTS: AtomicU32 = AtomicU32::new(0);
 /// The test lets the `db` warmer finish by adding a permit.
 static DB_REACHABLE: Semaphore = Semaphore::const_new(0);
 static NIGHTLY_RAN: AtomicBool = AtomicBool::new(false);
+/// The test lets the `search` warmer finish by adding a permit.
+static SEARCH_REACHABLE: Semaphore = Semaphore::const_new(0);
 
 /// Refuses its first attempt, as a database that is still starting would, then connects once
 /// the test says the database is reachable.
@@ -28,6 +30,12 @@ async fn db() -> Result<(), String> {
         return Err("connection refused".to_owned());
     }
     DB_REACHABLE.acquire().await.map(|permit| permit.forget()).map_err(|error| error.to_string())
+}
+
+/// A second resource, so that readiness has to wait for every warmer, not the first to finish.
+#[warmup("search")]
+async fn search() -> Result<(), String> {
+    SEARCH_REACHABLE.acquire().await.map(|permit| permit.forget()).map_err(|error| error.to_string())
 }
 
 #[task("report.nightly", metadata = "tests/meta/warmup")]
@@ -88,7 +96,7 @@ async fn readiness_waits_for_warm_resources_and_the_endpoints_say_so() {
     assert_eq!(status, 503, "{body}");
     let body: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["ready"], false);
-    assert_eq!(body["reason"], "warming: db");
+    assert_eq!(body["reason"], "warming: db, search");
     let phases: Vec<&str> = body["phases"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(phases, ["registry", "pools", "timers"]);
 
@@ -99,8 +107,15 @@ async fn readiness_waits_for_warm_resources_and_the_endpoints_say_so() {
     assert_eq!(rt.lifecycle(), Lifecycle::Warming);
 
     DB_REACHABLE.add_permits(1);
-    rt.ready().await.expect("`db` warms on its second attempt");
     nightly_done.await.expect("`report.nightly` ran once `db` was warm");
+    // `db` is warm, `search` is not: still not ready.
+    assert_eq!(rt.lifecycle(), Lifecycle::Warming);
+    let (status, body) = get(addr, "/readyz").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains(r#""reason":"warming: search""#), "{body}");
+
+    SEARCH_REACHABLE.add_permits(1);
+    rt.ready().await.expect("every resource warms");
     assert_eq!(rt.lifecycle(), Lifecycle::Ready);
     assert_eq!(DB_ATTEMPTS.load(Ordering::SeqCst), 2);
 
@@ -112,7 +127,10 @@ async fn readiness_waits_for_warm_resources_and_the_endpoints_say_so() {
     assert_eq!(body["resources"][0]["name"], "db");
     assert_eq!(body["resources"][0]["state"], "warm");
     assert_eq!(body["resources"][0]["attempts"], 2);
-    assert!(body["phases"].as_array().unwrap().iter().any(|phase| phase["name"] == "warmup:db"));
+    assert_eq!(body["resources"][1]["name"], "search");
+    assert_eq!(body["resources"][1]["state"], "warm");
+    let phases: Vec<&str> = body["phases"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(&phases[3..], ["warmup:db", "warmup:search"]);
 
     // The counters move as tasks run.
     let before = metrics(addr).await;
