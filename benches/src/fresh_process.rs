@@ -2,7 +2,7 @@
 //!
 //! A binary calls [`child_role`] first thing in `main`; in a child it gets the role arguments,
 //! measures, prints its result on stdout and returns. The parent calls [`run_child`] with a role
-//! and parses what the child printed.
+//! and parses what the child printed, or [`run_child_numbers`] when the child prints numbers.
 
 use std::process::Command;
 
@@ -36,4 +36,33 @@ pub fn run_child(role: &[&str]) -> String {
         );
     }
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// Runs this executable as a child (see [`run_child`]) that prints `N` numbers separated by
+/// spaces, and returns them.
+///
+/// # Panics
+///
+/// If the child fails, or prints anything but `N` numbers.
+pub fn run_child_numbers<const N: usize>(role: &[&str]) -> [f64; N] {
+    let line = run_child(role);
+    numbers(&line).unwrap_or_else(|| panic!("child `{}` printed {line:?}, expected {N} number(s)", role.join(" ")))
+}
+
+/// Exactly `N` numbers separated by spaces, or `None`.
+fn numbers<const N: usize>(line: &str) -> Option<[f64; N]> {
+    let parsed: Vec<f64> = line.split(' ').map(str::parse).collect::<Result<_, _>>().ok()?;
+    parsed.try_into().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_child_line_is_exactly_n_numbers() {
+        assert_eq!(numbers::<2>("1.5 30"), Some([1.5, 30.0]));
+        assert_eq!(numbers::<1>("1.5 30"), None);
+        assert_eq!(numbers::<2>("1.5 warm"), None);
+    }
 }

@@ -163,11 +163,6 @@ pub(crate) fn start<T: Task>(context: PoolContext) -> Arc<dyn ErasedPool> {
 }
 
 impl<T: Task> Pool<T> {
-    /// Called after each push that put a job in the queue.
-    pub(crate) fn accepted(&self) {
-        self.grow_if_backlogged();
-    }
-
     /// Called when a submit is turned away by a full queue.
     pub(crate) fn rejected(&self) {
         self.rejected.fetch_add(1, Relaxed);
@@ -336,7 +331,7 @@ impl<T: Task> Pool<T> {
                 .clone()
                 .warm()
                 .await
-                .map_err(|error| TaskError::ResourceFailed { resource: resource.resource, error })?;
+                .map_err(|failure| TaskError::ResourceFailed { resource: resource.resource, error: failure.error })?;
         }
         Ok(())
     }
@@ -368,7 +363,7 @@ impl<T: Task> Pool<T> {
     /// waits for room in a task of its own, so the caller (a worker, a timer) never blocks.
     pub(crate) fn submit_without_waiting(&self, job: Job<T>) -> Result<(), PushError<Job<T>>> {
         match self.queue.try_push(job) {
-            Ok(()) => self.accepted(),
+            Ok(()) => self.grow_if_backlogged(),
             Err(PushError::Full(job)) if self.meta.queue.on_full == OnFull::Block => {
                 self.try_grow();
                 let Some(pool) = self.this.upgrade() else { return Err(PushError::Closed(job)) };

@@ -239,16 +239,10 @@ impl RuntimeBuilder {
             timers.spawn_on(async move { inner.warm(began).await }, &runtime.inner.handle);
         } else {
             runtime.inner.warm(began).await;
-            if let Some((resource, WarmState::Failed { attempts, error })) = runtime
-                .inner
-                .resources
-                .states()
-                .into_iter()
-                .find(|(_, state)| matches!(state, WarmState::Failed { .. }))
-            {
+            if let Err(error) = runtime.inner.resources.ready().await {
                 // Whatever was started stops; the caller gets the reason, not a half-ready runtime.
                 let _ = runtime.shutdown().await;
-                return Err(StartError::Warmup { resource, attempts, error });
+                return Err(error);
             }
         }
         Ok(runtime)
@@ -298,7 +292,7 @@ impl Inner {
         tracing::info!(
             tasks = self.registry.tasks().len(),
             workers,
-            resources = self.resources.states().len(),
+            resources = self.registry.warmers().len(),
             %state,
             "preheat started in {:.2?}: {}",
             began.elapsed(),
@@ -518,11 +512,11 @@ impl Runtime {
         let (watch, run) = self.inner.watch_for(index, None);
         let job = Job { input, reply, watch };
         match pool.queue.try_push(job) {
-            Ok(()) => pool.accepted(),
+            Ok(()) => pool.grow_if_backlogged(),
             Err(PushError::Full(job)) if wait == Wait::PerPolicy && pool.meta.queue.on_full == OnFull::Block => {
                 pool.try_grow();
                 pool.queue.push(job).await.map_err(|job| SubmitError::Closed { task: T::ID, input: job.input })?;
-                pool.accepted();
+                pool.grow_if_backlogged();
             }
             Err(error) => return Err(rejected::<T>(pool, error)),
         }
@@ -710,18 +704,7 @@ impl Runtime {
     /// runtime began shutting down first.
     pub async fn ready(&self) -> Result<(), StartError> {
         let mut lifecycle = self.inner.lifecycle.subscribe();
-        let names: Vec<std::borrow::Cow<'static, str>> =
-            self.inner.registry.resources().map(std::borrow::Cow::Borrowed).collect();
-        for mut resource in self.inner.resources.needed(&names) {
-            if let Err(error) = resource.warm().await {
-                let attempts =
-                    match self.inner.resources.states().into_iter().find(|(name, _)| *name == resource.resource) {
-                        Some((_, WarmState::Failed { attempts, .. })) => attempts,
-                        _ => 0,
-                    };
-                return Err(StartError::Warmup { resource: resource.resource, attempts, error });
-            }
-        }
+        self.inner.resources.ready().await?;
         match lifecycle.wait_for(|state| *state >= Lifecycle::Ready).await.as_deref() {
             Ok(Lifecycle::Ready) => Ok(()),
             _ => Err(StartError::Stopped),

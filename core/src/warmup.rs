@@ -10,6 +10,7 @@ use preheat_meta::Retry;
 use serde::Serialize;
 use tokio::sync::watch;
 
+use crate::error::StartError;
 use crate::retry::backoff;
 
 /// Every `#[warmup]` function linked into the binary.
@@ -113,6 +114,20 @@ impl Resources {
         self.resources.iter().map(|(warmer, state)| (warmer.resource, state.borrow().clone())).collect()
     }
 
+    /// Waits for each resource in turn until it is warm; the first, by name, that failed for
+    /// good is the error.
+    pub(crate) async fn ready(&self) -> Result<(), StartError> {
+        for (warmer, state) in &self.resources {
+            let mut wait = ResourceWait { resource: warmer.resource, state: state.subscribe() };
+            wait.warm().await.map_err(|Failure { attempts, error }| StartError::Warmup {
+                resource: warmer.resource,
+                attempts,
+                error,
+            })?;
+        }
+        Ok(())
+    }
+
     /// Whether every resource is warm.
     pub(crate) fn all_warm(&self) -> bool {
         self.resources.iter().all(|(_, state)| matches!(*state.borrow(), WarmState::Warm { .. }))
@@ -164,13 +179,20 @@ pub(crate) struct ResourceWait {
 }
 
 impl ResourceWait {
-    /// Waits until the resource is warm; `Err` with the reason if its warm-up failed for good.
-    pub(crate) async fn warm(&mut self) -> Result<(), String> {
+    /// Waits until the resource is warm; how its warm-up failed if it failed for good.
+    pub(crate) async fn warm(&mut self) -> Result<(), Failure> {
         let settled = self.state.wait_for(|state| matches!(state, WarmState::Warm { .. } | WarmState::Failed { .. }));
         match settled.await.as_deref() {
-            Ok(WarmState::Failed { error, .. }) => Err(error.clone()),
+            Ok(WarmState::Failed { attempts, error }) => Err(Failure { attempts: *attempts, error: error.clone() }),
             Ok(_) => Ok(()),
-            Err(_) => Err("the runtime is gone".to_owned()),
+            Err(_) => Err(Failure { attempts: 0, error: "the runtime is gone".to_owned() }),
         }
     }
+}
+
+/// A resource's warm-up that failed for good.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub(crate) attempts: u32,
+    pub(crate) error: String,
 }

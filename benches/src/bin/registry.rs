@@ -33,7 +33,7 @@ use std::time::Instant;
 
 use preheat::Registry;
 use preheat::meta::TaskMeta;
-use preheat_benches::fresh_process::{child_role, run_child};
+use preheat_benches::fresh_process::{child_role, run_child_numbers};
 use preheat_benches::report::Report;
 use preheat_benches::samples::Samples;
 use serde::Deserialize;
@@ -161,9 +161,8 @@ fn timed<T>(mut work: impl FnMut() -> T) -> (f64, f64) {
 
 /// Runs a child and parses its `first warm` line.
 fn child(role: &[&str]) -> (f64, f64) {
-    let line = run_child(role);
-    let parsed = line.split_once(' ').and_then(|(first, warm)| Some((first.parse().ok()?, warm.parse().ok()?)));
-    parsed.unwrap_or_else(|| panic!("child `{}` printed {line:?}, expected `first warm`", role.join(" ")))
+    let [first, warm] = run_child_numbers(role);
+    (first, warm)
 }
 
 /// Asserts that the YAML parse and the registry see the same `size` documents.

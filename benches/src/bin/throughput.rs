@@ -29,7 +29,7 @@
 use std::time::Instant;
 
 use preheat::Runtime;
-use preheat_benches::fresh_process::{child_role, run_child};
+use preheat_benches::fresh_process::{child_role, run_child_numbers};
 use preheat_benches::raw_pool::RawPool;
 use preheat_benches::report::Report;
 use preheat_benches::runner::{THREADS, in_runtime};
@@ -143,9 +143,12 @@ impl Contender {
 
 /// Runs one child and returns the first-task latency it printed, in µs.
 fn child_us(contender: Contender, idle: bool) -> f64 {
-    let printed =
-        if idle { run_child(&["first", contender.name(), "idle"]) } else { run_child(&["first", contender.name()]) };
-    printed.parse().unwrap_or_else(|_| panic!("a first-task child printed `{printed}`, not a number of µs"))
+    let [us] = if idle {
+        run_child_numbers(&["first", contender.name(), "idle"])
+    } else {
+        run_child_numbers(&["first", contender.name()])
+    };
+    us
 }
 
 /// In a child: starts one contender, times its first task, stops it. Returns µs. With `idle`,

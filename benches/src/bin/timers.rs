@@ -26,7 +26,7 @@
 use std::time::Duration;
 
 use preheat::Runtime;
-use preheat_benches::fresh_process::{child_role, run_child};
+use preheat_benches::fresh_process::{child_role, run_child_numbers};
 use preheat_benches::report::Report;
 use preheat_benches::runner::in_runtime;
 use preheat_benches::samples::Samples;
@@ -74,7 +74,7 @@ fn main() {
     let mut rounds = [Vec::new(), Vec::new()];
     for _ in 0..LATENESS_ROUNDS {
         for (contender, rounds) in Contender::ALL.iter().zip(&mut rounds) {
-            rounds.push(numbers(&["lateness", contender.name()]));
+            rounds.push(run_child_numbers::<3>(&["lateness", contender.name()]));
         }
     }
     println!("  {:<22} {:>9} {:>9} {:>9}", "", "p50", "p99", "max");
@@ -91,7 +91,7 @@ fn main() {
     println!("  {:<22} {:>9} {:>9}", "", "heap", "resident");
     let mut heap = [0.0; 2];
     for (contender, heap) in Contender::ALL.iter().zip(&mut heap) {
-        let [bytes, resident] = numbers(&["memory", contender.name()])[..] else { unreachable!("two numbers") };
+        let [bytes, resident] = run_child_numbers(&["memory", contender.name()]);
         println!("  {:<22} {bytes:>9.1} {resident:>9.1}", contender.label());
         let prefix = contender.key_prefix();
         report.add(&format!("{prefix}bytes_per_pending"), format!("{bytes:.1}"));
@@ -101,8 +101,7 @@ fn main() {
     report.add("bytes_vs_spawn", format!("{:.2}", heap[0] / heap[1]));
 
     println!("\ndrift: {DRIFT_TICKS} ticks of 100 ms (µs off the grid `first + k × 100 ms`)");
-    let drift = numbers(&["drift"]);
-    let [max, end, late_p99, skipped, naive_max, naive_end] = drift[..] else { unreachable!("six numbers") };
+    let [max, end, late_p99, skipped, naive_max, naive_end] = run_child_numbers(&["drift"]);
     println!("  {:<22} {:>9} {:>9} {:>9}", "", "max |off|", "last", "p99 late");
     println!("  {:<22} {max:>9.1} {end:>9.1} {late_p99:>9.1}   ({skipped} ticks skipped)", "preheat every: 100ms");
     println!("  {:<22} {naive_max:>9.1} {naive_end:>9.1}", "sleep(100ms) loop");
@@ -115,13 +114,6 @@ fn main() {
 
     println!();
     report.print();
-}
-
-/// Runs a child and parses the numbers it printed, separated by spaces.
-fn numbers(role: &[&str]) -> Vec<f64> {
-    let line = run_child(role);
-    let parsed: Result<Vec<f64>, _> = line.split(' ').map(str::parse).collect();
-    parsed.unwrap_or_else(|error| panic!("child `{}` printed {line:?}: {error}", role.join(" ")))
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -5,18 +5,4 @@
 //! binaries' registries.
 #![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
 
-/// One `#[preheat::task]` per `name = "id"` pair, each doing nothing.
-macro_rules! fixture_tasks {
-    ($($name:ident = $id:literal,)*) => {$(
-        /// A fixture task: does nothing; only its metadata matters.
-        #[preheat::task($id)]
-        pub async fn $name() -> Result<(), std::convert::Infallible> {
-            Ok(())
-        }
-    )*};
-}
-
-// `name = "id"` pairs written by `../generate.sh`, with the YAML in `meta/`.
-include!("tasks.rs");
-
-preheat::metadata!("meta");
+include!("../../fixture.rs");
