@@ -3,45 +3,65 @@
 use preheat::task;
 use serde::{Deserialize, Serialize};
 
-use crate::store::Shop;
+use crate::ShopError;
+use crate::order::OrderPlaced;
+use crate::run_times::timed;
+use crate::shop::{Shop, shop, sql};
 
-/// Input of `inventory.reserve`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Reserve {
-    /// The order whose items to reserve.
-    pub order_id: u64,
-}
-
-/// What `inventory.reserve` did. An empty shelf is a normal outcome, so it is not an error and
-/// is not retried.
+/// What happened to an order's items.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Reservation {
-    /// Reserved (or already reserved by an earlier run); `remaining` items are left.
-    Reserved {
-        /// Items left on the shelf.
-        remaining: u32,
-    },
-    /// Not enough items: nothing was reserved.
-    OutOfStock {
-        /// Items on the shelf.
-        available: u32,
-    },
+pub enum Hold {
+    /// The items are held for the order (now, or by an earlier run of the same reservation).
+    Held,
+    /// The shelf had too few: nothing was taken. A normal outcome, so not an error, not retried.
+    OutOfStock,
+    /// The order was closed before its items could be held.
+    OrderClosed,
 }
 
-/// Why `inventory.reserve` failed.
-#[derive(Debug, thiserror::Error)]
-pub enum InventoryError {
-    /// No such order.
-    #[error("order {0} does not exist")]
-    UnknownOrder(u64),
+/// Output of `inventory.reserve`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reservation {
+    /// The order.
+    pub order: OrderPlaced,
+    /// What happened to its items.
+    pub hold: Hold,
 }
 
-/// Reserves the order's items if the shelf has all of them.
+/// Holds the order's items if the shelf has all of them.
 #[task("inventory.reserve")]
-pub async fn reserve_stock(input: Reserve) -> Result<Reservation, InventoryError> {
-    match Shop::global().reserve(input.order_id) {
-        Some(Ok(remaining)) => Ok(Reservation::Reserved { remaining }),
-        Some(Err(available)) => Ok(Reservation::OutOfStock { available }),
-        None => Err(InventoryError::UnknownOrder(input.order_id)),
+pub async fn reserve_stock(order: OrderPlaced) -> Result<Reservation, ShopError> {
+    let shop = shop()?;
+    let hold = timed("inventory.reserve", shop.reserve(order.order_id)).await?;
+    Ok(Reservation { order, hold })
+}
+
+impl Shop {
+    /// Holds the order's items: marks the order reserved and takes its items off the shelf in
+    /// one transaction, the shelf only if `available` covers them. The condition is in the
+    /// `UPDATE` itself, so concurrent reservations of the last items can never oversell (and
+    /// the schema's `CHECK (available >= 0)` would refuse it anyway). Running it twice for one
+    /// order holds its items once.
+    pub async fn reserve(&self, order_id: u64) -> Result<Hold, ShopError> {
+        let mut tx = self.writer().begin_with("BEGIN IMMEDIATE").await?;
+        let held_now: Option<(i64, i64)> =
+            sqlx::query_as(sql::HOLD_ORDER).bind(order_id as i64).fetch_optional(&mut *tx).await?;
+        let Some((sku, quantity)) = held_now else {
+            let state: Option<(bool, String)> =
+                sqlx::query_as(sql::ORDER_HOLD_STATE).bind(order_id as i64).fetch_optional(&mut *tx).await?;
+            return match state {
+                None => Err(ShopError::UnknownOrder(order_id)),
+                Some((true, _)) => Ok(Hold::Held),
+                Some((false, _)) => Ok(Hold::OrderClosed),
+            };
+        };
+        let taken: Option<i64> =
+            sqlx::query_scalar(sql::TAKE_STOCK).bind(sku).bind(quantity).fetch_optional(&mut *tx).await?;
+        if taken.is_none() {
+            // Dropping the transaction rolls the order's mark back.
+            return Ok(Hold::OutOfStock);
+        }
+        tx.commit().await?;
+        Ok(Hold::Held)
     }
 }

@@ -1,23 +1,50 @@
-//! The shop's background tasks, each an `async fn` with its YAML metadata in `meta/`.
+//! The shop's background tasks, on an embedded SQLite database, each an `async fn` with its YAML
+//! metadata in `meta/`.
 //!
 //! | task | what it does |
 //! |---|---|
-//! | `order.timeout_close` | [`close_unpaid`]: close an order unpaid past its deadline, release its stock |
-//! | `inventory.reserve` | [`reserve_stock`]: reserve an order's items, never overselling |
-//! | `coupon.issue_batch` | [`issue_batch`]: issue a campaign's coupons, once per user |
+//! | `order.created` | [`order_created`]: loads a new order; starts its flow |
+//! | `inventory.reserve` | [`reserve_stock`]: holds the order's items, never overselling (after `order.created`) |
+//! | `payment.notify` | [`notify_payment`]: marks the order paid if paid in time (after `order.created`) |
+//! | `logistics.sync` | [`sync_logistics`]: ships a paid order with its items held (after both) |
+//! | `points.award` | [`award_points`]: the buyer's points for a shipped order, once (after `logistics.sync`) |
+//! | `order.timeout_close` | [`close_overdue`]: every second, closes unpaid orders past their deadline and releases their items |
+//! | `coupon.batch_issue` | [`issue_campaign`]: a campaign's coupons in batches, once per user, resumable |
+//! | `price.sync` | [`sync_prices`]: every 2 s, reprices every SKU |
 //!
-//! The tasks work on the in-memory [`Shop`]. A binary that links this crate gets the tasks and
-//! their metadata in its registry with no registration code.
+//! Every task needs the `db` resource: a warmer opens the database named by [`use_database`],
+//! opens every connection of its pool, prepares the tasks' statements and pages in their
+//! tables before any task runs. The schema comes from the migrations embedded in this crate
+//! ([`Shop::create`]).
+//!
+//! A binary that links this crate gets the tasks, their metadata and the warmer in its registry
+//! with no registration code.
 #![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
 
+mod audit;
 mod coupon;
+mod error;
 mod inventory;
+mod logistics;
 mod order;
-mod store;
+mod payment;
+mod points;
+mod price;
+mod run_times;
+mod shop;
+mod storefront;
 
-pub use coupon::{CouponError, IssueBatch, Issued, issue_batch};
-pub use inventory::{InventoryError, Reservation, Reserve, reserve_stock};
-pub use order::{CloseOrder, Closed, OrderError, close_unpaid};
-pub use store::{Audit, Order, OrderStatus, Shop, Stock};
+pub use audit::Audit;
+pub use coupon::{CampaignProgress, IssueCampaign, issue_campaign};
+pub use error::ShopError;
+pub use inventory::{Hold, Reservation, reserve_stock};
+pub use logistics::{Shipment, sync_logistics};
+pub use order::{OrderCreated, OrderPlaced, Swept, close_overdue, order_created};
+pub use payment::{PaymentNotice, notify_payment};
+pub use points::{Awarded, POINTS_PER_ITEM, award_points};
+pub use price::{PricesSynced, sync_prices};
+pub use run_times::run_times;
+pub use shop::{READERS, Shop, shop, use_database};
+pub use storefront::{NewOrder, OrderStatus, Stock};
 
 preheat::metadata!("meta");

@@ -1,46 +1,83 @@
-//! `order.timeout_close`: close orders left unpaid past their deadline.
+//! Orders: `order.created` starts an order's flow, `order.timeout_close` closes unpaid ones.
 
 use std::time::SystemTime;
 
-use preheat::{Ctx, task};
+use preheat::task;
 use serde::{Deserialize, Serialize};
 
-use crate::store::Shop;
+use crate::ShopError;
+use crate::run_times::timed;
+use crate::shop::{Shop, shop, sql, unix_ms};
 
-/// Input of `order.timeout_close`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CloseOrder {
-    /// The order to check.
+/// Input of `order.created`: an order the storefront has just written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderCreated {
+    /// The order.
     pub order_id: u64,
 }
 
-/// What `order.timeout_close` found.
+/// What the tasks after `order.created` need to know of the order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Closed {
-    /// The order was unpaid and overdue: it is closed and `released` items went back on the shelf.
-    Closed {
-        /// Items released.
-        released: u32,
-    },
-    /// The order was paid in time; nothing to do.
-    AlreadyPaid,
-    /// An earlier run closed it; nothing to do (runs are idempotent).
-    AlreadyClosed,
-    /// Its deadline has not passed; nothing to do yet.
-    NotDue,
+pub struct OrderPlaced {
+    /// The order.
+    pub order_id: u64,
+    /// Who placed it.
+    pub user_id: u64,
+    /// The SKU ordered.
+    pub sku: u32,
+    /// How many items of it.
+    pub quantity: u32,
 }
 
-/// Why `order.timeout_close` failed.
-#[derive(Debug, thiserror::Error)]
-pub enum OrderError {
-    /// No such order.
-    #[error("order {0} does not exist")]
-    NotFound(u64),
+/// What one run of `order.timeout_close` did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Swept {
+    /// Orders closed.
+    pub closed: u32,
+    /// Items that went back on the shelf.
+    pub released: u32,
 }
 
-/// Closes the order if it is still unpaid past its deadline, releasing its reserved stock in
-/// the same step.
+/// Loads the order, the first step of its flow: `inventory.reserve` and `payment.notify`
+/// follow it.
+#[task("order.created")]
+pub async fn order_created(input: OrderCreated) -> Result<OrderPlaced, ShopError> {
+    let shop = shop()?;
+    timed("order.created", shop.placed(input.order_id)).await
+}
+
+/// Closes every order still unpaid past its deadline and releases its reserved stock. Runs on
+/// its schedule (see `meta/order.yaml`).
 #[task("order.timeout_close")]
-pub async fn close_unpaid(_ctx: Ctx, input: CloseOrder) -> Result<Closed, OrderError> {
-    Shop::global().close_if_overdue(input.order_id, SystemTime::now()).ok_or(OrderError::NotFound(input.order_id))
+pub async fn close_overdue() -> Result<Swept, ShopError> {
+    let shop = shop()?;
+    timed("order.timeout_close", shop.close_overdue(SystemTime::now())).await
+}
+
+impl Shop {
+    /// The order as `order.created` hands it on.
+    pub async fn placed(&self, order_id: u64) -> Result<OrderPlaced, ShopError> {
+        let row: Option<(i64, i64, i64)> =
+            sqlx::query_as(sql::ORDER_PLACED).bind(order_id as i64).fetch_optional(self.readers()).await?;
+        let (user_id, sku, quantity) = row.ok_or(ShopError::UnknownOrder(order_id))?;
+        Ok(OrderPlaced { order_id, user_id: user_id as u64, sku: sku as u32, quantity: quantity as u32 })
+    }
+
+    /// Closes the orders unpaid at `now` past their deadline and puts their reserved items back
+    /// on the shelf, in one transaction: no reader ever sees an order closed with its items
+    /// still held, or items back with the order open.
+    pub async fn close_overdue(&self, now: SystemTime) -> Result<Swept, ShopError> {
+        let now = unix_ms(now);
+        // IMMEDIATE takes the write lock up front: the count below must match what is closed.
+        let mut tx = self.writer().begin_with("BEGIN IMMEDIATE").await?;
+        let (closing, released): (i64, i64) = sqlx::query_as(sql::OVERDUE).bind(now).fetch_one(&mut *tx).await?;
+        if closing == 0 {
+            return Ok(Swept::default());
+        }
+        sqlx::query(sql::RELEASE_OVERDUE).bind(now).execute(&mut *tx).await?;
+        let closed = sqlx::query(sql::CLOSE_OVERDUE).bind(now).execute(&mut *tx).await?.rows_affected();
+        tx.commit().await?;
+        debug_assert_eq!(closed, closing as u64);
+        Ok(Swept { closed: closed as u32, released: released as u32 })
+    }
 }

@@ -1,90 +1,129 @@
-//! The shop's tasks run through a real runtime against the in-memory shop. Tests share the
-//! process-wide shop, so each uses its own order ids and SKUs.
+//! The shop's invariants, each against a real SQLite database (one per test, in a temporary
+//! directory): no overselling, overdue orders closed with their items released, coupons once
+//! per user.
 
-use std::time::{Duration, SystemTime};
+mod common;
 
-use preheat::{Ctx, Runtime};
-use shop_tasks::{
-    CloseOrder, Closed, IssueBatch, OrderStatus, Reservation, Reserve, Shop, close_unpaid, issue_batch, reserve_stock,
-};
+use std::time::SystemTime;
 
-async fn start() -> Runtime {
-    Runtime::builder().start().await.expect("the shop's registry is valid")
-}
+use common::{order, test_shop};
+use shop_tasks::{Hold, OrderStatus, Shop, ShopError, Stock};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_orders_for_the_last_items_never_oversell() {
-    let rt = start().await;
-    let shop = Shop::global();
-    shop.stock_sku(100, 5);
-    let pay_by = SystemTime::now() + Duration::from_secs(3600);
-    let mut completions = Vec::new();
-    for order_id in 1000..1020 {
-        shop.place_order(order_id, 100, 1, pay_by);
-        completions.push(rt.submit(reserve_stock, Reserve { order_id }).await.unwrap());
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_reservations_of_the_last_items_never_oversell() {
+    let test = test_shop().await;
+    let shop = test.shop.clone();
+    shop.stock_sku(7, 10, 1000).await.unwrap();
+    // 40 orders of 1 to 3 items for 10 items, all reserving at once, through three handles of
+    // the database as three processes would have: three writing connections that SQLite's
+    // locks, not the handle's single writer, keep apart.
+    for id in 1..=40 {
+        shop.place_order(order(id, 7, (id % 3 + 1) as u32, 3600)).await.unwrap();
     }
-    let mut reserved = 0;
-    for completion in completions {
-        match completion.await.unwrap() {
-            Reservation::Reserved { .. } => reserved += 1,
-            Reservation::OutOfStock { available } => assert_eq!(available, 0),
+    let path = test.dir.path().join("shop.db");
+    let handles = [shop.clone(), Shop::open(&path).await.unwrap(), Shop::open(&path).await.unwrap()];
+    let reservations: Vec<_> = (1..=40)
+        .map(|id| {
+            let shop = handles[id as usize % handles.len()].clone();
+            tokio::spawn(async move { (id, shop.reserve(id).await.unwrap()) })
+        })
+        .collect();
+    let mut held_items = 0;
+    for reservation in reservations {
+        let (id, hold) = reservation.await.unwrap();
+        match hold {
+            Hold::Held => held_items += id % 3 + 1,
+            Hold::OutOfStock => {}
+            Hold::OrderClosed => panic!("order {id} is open"),
         }
     }
-    assert_eq!(reserved, 5);
-    let stock = shop.stock(100);
-    assert_eq!((stock.available, stock.reserved), (0, 5));
-    assert_eq!(shop.audit().oversold, 0);
+    let stock = shop.stock(7).await.unwrap();
+    assert_eq!(stock.reserved as u64, held_items);
+    assert_eq!(stock.available + stock.reserved, 10);
+    assert!(stock.available < 3, "orders were refused while items that could serve them were left: {stock:?}");
+    assert_eq!(shop.audit(SystemTime::now()).await.unwrap().oversold, 0);
 }
 
 #[tokio::test]
-async fn overdue_unpaid_orders_close_and_release_their_stock() {
-    let rt = start().await;
-    let shop = Shop::global();
-    shop.stock_sku(200, 10);
-    let past = SystemTime::now() - Duration::from_secs(1);
-    let future = SystemTime::now() + Duration::from_secs(3600);
-    shop.place_order(2000, 200, 3, past);
-    shop.place_order(2001, 200, 2, past);
-    shop.place_order(2002, 200, 1, future);
-    for order_id in [2000, 2001, 2002] {
-        rt.submit(reserve_stock, Reserve { order_id }).await.unwrap().await.unwrap();
+async fn reserving_an_order_twice_holds_its_items_once() {
+    let test = test_shop().await;
+    let shop = &test.shop;
+    shop.stock_sku(1, 5, 1000).await.unwrap();
+    shop.place_order(order(1, 1, 2, 3600)).await.unwrap();
+    assert_eq!(shop.reserve(1).await.unwrap(), Hold::Held);
+    assert_eq!(shop.reserve(1).await.unwrap(), Hold::Held);
+    assert_eq!(shop.stock(1).await.unwrap(), Stock { available: 3, reserved: 2, stocked: 5 });
+    assert!(matches!(shop.reserve(99).await, Err(ShopError::UnknownOrder(99))));
+}
+
+#[tokio::test]
+async fn an_order_the_shelf_cannot_serve_holds_nothing() {
+    let test = test_shop().await;
+    let shop = &test.shop;
+    shop.stock_sku(1, 2, 1000).await.unwrap();
+    shop.place_order(order(1, 1, 3, 3600)).await.unwrap();
+    assert_eq!(shop.reserve(1).await.unwrap(), Hold::OutOfStock);
+    assert_eq!(shop.stock(1).await.unwrap(), Stock { available: 2, reserved: 0, stocked: 2 });
+    // The order's mark was rolled back with the shelf: more stock lets it through.
+    shop.stock_sku(1, 1, 1000).await.unwrap();
+    assert_eq!(shop.reserve(1).await.unwrap(), Hold::Held);
+    assert_eq!(shop.audit(SystemTime::now()).await.unwrap().oversold, 0);
+}
+
+#[tokio::test]
+async fn overdue_unpaid_orders_close_and_release_their_items_in_one_sweep() {
+    let test = test_shop().await;
+    let shop = &test.shop;
+    shop.stock_sku(1, 10, 1000).await.unwrap();
+    shop.place_order(order(1, 1, 3, -60)).await.unwrap(); // overdue, items held
+    shop.place_order(order(2, 1, 2, -60)).await.unwrap(); // overdue, nothing held
+    shop.place_order(order(3, 1, 1, -60)).await.unwrap(); // overdue but paid in time
+    shop.place_order(order(4, 1, 4, 3600)).await.unwrap(); // not due
+    for id in [1, 3, 4] {
+        assert_eq!(shop.reserve(id).await.unwrap(), Hold::Held);
     }
-    assert!(shop.pay(2001));
+    shop.record_payment(3, SystemTime::now() - std::time::Duration::from_secs(120)).await.unwrap();
+    assert!(shop.settle_payment(3).await.unwrap());
 
-    let close = |order_id| rt.submit(close_unpaid, CloseOrder { order_id });
-    assert_eq!(close(2000).await.unwrap().await.unwrap(), Closed::Closed { released: 3 });
-    assert_eq!(close(2000).await.unwrap().await.unwrap(), Closed::AlreadyClosed, "closing is idempotent");
-    assert_eq!(close(2001).await.unwrap().await.unwrap(), Closed::AlreadyPaid);
-    assert_eq!(close(2002).await.unwrap().await.unwrap(), Closed::NotDue);
-    assert_eq!(shop.order(2000).unwrap().status, OrderStatus::Closed);
-    let stock = shop.stock(200);
-    assert_eq!((stock.available, stock.reserved), (7, 3), "order 2000's items are back on the shelf");
-}
+    let swept = shop.close_overdue(SystemTime::now()).await.unwrap();
+    assert_eq!((swept.closed, swept.released), (2, 3));
+    let statuses = [1, 2, 3, 4].map(|id| shop.order_status(id));
+    let mut found = Vec::new();
+    for status in statuses {
+        found.push(status.await.unwrap());
+    }
+    assert_eq!(found, [OrderStatus::Closed, OrderStatus::Closed, OrderStatus::Paid, OrderStatus::Unpaid]);
+    assert_eq!(shop.stock(1).await.unwrap(), Stock { available: 5, reserved: 5, stocked: 10 });
+    let audit = shop.audit(SystemTime::now()).await.unwrap();
+    assert_eq!((audit.oversold, audit.overdue_open), (0, 0));
 
-#[tokio::test(start_paused = true)] // the retries' backoff passes on the paused clock
-async fn a_missing_order_fails_and_is_dead_lettered_with_its_input() {
-    let rt = start().await;
-    let outcome = rt.submit(close_unpaid, CloseOrder { order_id: 9_999_999 }).await.unwrap().await;
-    assert_eq!(outcome.unwrap_err().to_string(), "task failed: order 9999999 does not exist");
-    let dead = rt.dead_letters();
-    assert_eq!(dead.len(), 1);
-    assert_eq!(dead[0].attempts(), 3, "retried per `retry.max_attempts` in meta/order.yaml");
-    assert_eq!(dead[0].input::<close_unpaid>(), Some(&CloseOrder { order_id: 9_999_999 }));
-}
-
-#[tokio::test]
-async fn a_repeated_coupon_batch_issues_nothing_twice() {
-    let rt = start().await;
-    let batch = IssueBatch { campaign: "test-repeat".into(), users: (1..=50).collect() };
-    let first = rt.submit(issue_batch, batch.clone()).await.unwrap().await.unwrap();
-    let again = rt.submit(issue_batch, batch).await.unwrap().await.unwrap();
-    assert_eq!((first.issued, first.already_had), (50, 0));
-    assert_eq!((again.issued, again.already_had), (0, 50));
-    assert_eq!(Shop::global().audit().duplicate_coupons, 0);
+    // A second sweep finds nothing; a closed order is neither reserved nor paid again.
+    assert_eq!(shop.close_overdue(SystemTime::now()).await.unwrap().closed, 0);
+    assert_eq!(shop.reserve(1).await.unwrap(), Hold::OrderClosed);
+    shop.record_payment(1, SystemTime::now()).await.unwrap();
+    assert!(!shop.settle_payment(1).await.unwrap());
+    assert_eq!(shop.order_status(1).await.unwrap(), OrderStatus::Closed);
 }
 
 #[tokio::test]
-async fn a_task_function_can_be_called_directly() {
-    let outcome = close_unpaid::call(Ctx::for_test::<close_unpaid>(), CloseOrder { order_id: 8_888_888 }).await;
-    assert!(outcome.is_err(), "unknown order");
+async fn a_payment_after_the_deadline_does_not_pay_the_order() {
+    let test = test_shop().await;
+    let shop = &test.shop;
+    shop.stock_sku(1, 10, 1000).await.unwrap();
+    shop.place_order(order(1, 1, 1, -60)).await.unwrap();
+    shop.record_payment(1, SystemTime::now()).await.unwrap();
+    assert!(!shop.settle_payment(1).await.unwrap());
+    assert_eq!(shop.close_overdue(SystemTime::now()).await.unwrap().closed, 1);
+    assert!(shop.audit(SystemTime::now()).await.unwrap().holds());
+}
+
+#[tokio::test]
+async fn the_audit_sees_an_unpaid_order_past_its_deadline() {
+    let test = test_shop().await;
+    let shop = &test.shop;
+    shop.stock_sku(1, 10, 1000).await.unwrap();
+    shop.place_order(order(1, 1, 1, -60)).await.unwrap();
+    let audit = shop.audit(SystemTime::now()).await.unwrap();
+    assert_eq!(audit.overdue_open, 1);
+    assert!(!audit.holds());
 }

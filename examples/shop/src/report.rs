@@ -1,0 +1,171 @@
+//! The report the main job prints: start-up, per-task latency, throughput, invariants.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use preheat::Phase;
+use shop_tasks::Audit;
+
+use crate::traffic::{COUPON_BATCH, Traffic};
+
+/// One task's run times: its first run beside the runs after it.
+#[derive(Debug)]
+pub(crate) struct Latency {
+    pub(crate) task: &'static str,
+    pub(crate) runs: usize,
+    pub(crate) first: Duration,
+    /// Of the runs after the first; `None` with a single run.
+    pub(crate) steady: Option<Steady>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Steady {
+    pub(crate) p50: Duration,
+    pub(crate) p99: Duration,
+    /// Share of the later runs faster than the first, in percent: a single first run is a
+    /// noisy sample, and where it falls among the later runs says whether it was unusually slow.
+    pub(crate) first_rank: f64,
+}
+
+impl Latency {
+    /// Each task's latencies from its run times, in the order they finished.
+    pub(crate) fn of(run_times: BTreeMap<&'static str, Vec<Duration>>) -> Vec<Latency> {
+        run_times
+            .into_iter()
+            .filter_map(|(task, runs)| {
+                let (&first, later) = runs.split_first()?;
+                let mut later = later.to_vec();
+                later.sort_unstable();
+                let steady = (!later.is_empty()).then(|| Steady {
+                    p50: percentile(&later, 50.0),
+                    p99: percentile(&later, 99.0),
+                    first_rank: later.partition_point(|&run| run < first) as f64 * 100.0 / later.len() as f64,
+                });
+                Some(Latency { task, runs: runs.len(), first, steady })
+            })
+            .collect()
+    }
+
+    /// The first run's time over the steady median.
+    pub(crate) fn first_vs_steady(&self) -> Option<f64> {
+        let steady = self.steady.as_ref()?;
+        Some(self.first.as_secs_f64() / steady.p50.as_secs_f64().max(1e-9))
+    }
+}
+
+/// The nearest-rank percentile of sorted, non-empty samples.
+fn percentile(sorted: &[Duration], percent: f64) -> Duration {
+    let rank = (percent / 100.0 * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// Everything the report shows.
+#[derive(Debug)]
+pub(crate) struct Report<'a> {
+    pub(crate) database: &'a std::path::Path,
+    pub(crate) startup: Duration,
+    pub(crate) phases: Vec<Phase>,
+    pub(crate) traffic: &'a Traffic,
+    pub(crate) latencies: Vec<Latency>,
+    pub(crate) tasks_run: u64,
+    pub(crate) closing_wait: Duration,
+    pub(crate) dead_letters: usize,
+    pub(crate) audit: Audit,
+}
+
+impl Report<'_> {
+    pub(crate) fn print(&self) {
+        println!("database: {}", self.database.display());
+        println!("start-up: {:.2?} until ready", self.startup);
+        for phase in &self.phases {
+            println!("  {:<22} {:>10.2?}", phase.name, phase.took);
+        }
+
+        let traffic = self.traffic;
+        println!(
+            "traffic: {} orders in {:.2?}: {} shipped, {} never paid, {} found the shelf short, {} flows failed",
+            traffic.orders,
+            traffic.elapsed,
+            traffic.shipped,
+            traffic.unpaid,
+            traffic.out_of_stock,
+            traffic.failed_flows
+        );
+        for (number, run) in traffic.coupon_runs.iter().enumerate() {
+            println!(
+                "coupon.batch_issue run {}: {} batches of {COUPON_BATCH}, {} coupons, resume point now user {}{}",
+                number + 1,
+                run.batches,
+                run.issued,
+                run.next_user,
+                if run.finished { ", campaign finished" } else { ", stopped (batch budget)" }
+            );
+        }
+
+        println!("task run times (body, database work included): first run beside the later runs");
+        println!(
+            "  {:<22} {:>6} {:>10} {:>10} {:>10} {:>10} {:>16}",
+            "task", "runs", "first", "p50", "p99", "first/p50", "later runs faster"
+        );
+        for latency in &self.latencies {
+            let (p50, p99, rank) = match &latency.steady {
+                Some(steady) => {
+                    (format!("{:.2?}", steady.p50), format!("{:.2?}", steady.p99), format!("{:.0}%", steady.first_rank))
+                }
+                None => ("-".into(), "-".into(), "-".into()),
+            };
+            let ratio = latency.first_vs_steady().map_or_else(|| "-".into(), |ratio| format!("{ratio:.2}"));
+            println!(
+                "  {:<22} {:>6} {:>10} {p50:>10} {p99:>10} {ratio:>10} {rank:>16}",
+                latency.task,
+                latency.runs,
+                format!("{:.2?}", latency.first)
+            );
+        }
+        println!(
+            "throughput: {} tasks run in {:.2?} ({:.0} tasks/s); dead letters: {}",
+            self.tasks_run,
+            traffic.elapsed,
+            self.tasks_run as f64 / traffic.elapsed.as_secs_f64().max(f64::EPSILON),
+            self.dead_letters
+        );
+        println!("overdue orders: all closed {:.2?} after the traffic ended", self.closing_wait);
+
+        let audit = &self.audit;
+        println!("invariants (checked in the database): {}", if audit.holds() { "all hold" } else { "BROKEN" });
+        println!(
+            "  coupons issued {}, missing {}, duplicated {}",
+            audit.coupons, audit.missing_coupons, audit.duplicate_coupons
+        );
+        println!(
+            "  shipments of unpaid or unheld orders {}, points without a shipment {}",
+            audit.bad_shipments, audit.unearned_points
+        );
+        println!("oversold={}", audit.oversold);
+        println!("overdue_open={}", audit.overdue_open);
+        println!("duplicate_coupons={}", audit.duplicate_coupons);
+        println!("tasks_run={}", self.tasks_run);
+        let worst = self.latencies.iter().filter_map(Latency::first_vs_steady).fold(0.0, f64::max);
+        println!("worst_first_vs_steady={worst:.2}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(values: &[u64]) -> Vec<Duration> {
+        values.iter().map(|&value| Duration::from_millis(value)).collect()
+    }
+
+    #[test]
+    fn the_first_run_is_compared_with_the_runs_after_it() {
+        let latencies = Latency::of(BTreeMap::from([("a", ms(&[30, 10, 20, 10, 40])), ("b", ms(&[5]))]));
+        let a = &latencies[0];
+        let steady = a.steady.as_ref().unwrap();
+        assert_eq!((a.runs, a.first, steady.p50, steady.p99), (5, ms(&[30])[0], ms(&[10])[0], ms(&[40])[0]));
+        assert_eq!(steady.first_rank, 75.0, "three of the four later runs were faster");
+        assert_eq!(a.first_vs_steady(), Some(3.0));
+        assert!(latencies[1].steady.is_none() && latencies[1].first_vs_steady().is_none());
+    }
+}

@@ -1,0 +1,134 @@
+//! The simulated storefront: orders coming in at a steady rate, most of them paid, and a coupon
+//! campaign issued in two runs while they do.
+
+use std::error::Error;
+use std::time::{Duration, Instant, SystemTime};
+
+use preheat::Runtime;
+use shop_tasks::{
+    CampaignProgress, Hold, IssueCampaign, NewOrder, OrderCreated, Shop, issue_campaign, notify_payment, order_created,
+    reserve_stock, sync_logistics,
+};
+use tokio::time::MissedTickBehavior;
+
+use crate::options::Options;
+
+/// SKUs on sale.
+pub(crate) const SKUS: u32 = 50;
+/// Items of each SKU on the shelf at the start: fewer than the orders ask for, so some find the
+/// shelf empty and the reservation's never-oversell condition is exercised.
+pub(crate) const ITEMS_PER_SKU: u32 = 60;
+/// Buyers.
+const USERS: u64 = 5_000;
+/// The coupon campaign.
+pub(crate) const CAMPAIGN: &str = "black-friday";
+/// Users per committed coupon batch.
+pub(crate) const COUPON_BATCH: u32 = 500;
+
+/// Stocks the shelves and creates the coupon campaign.
+pub(crate) async fn seed(storefront: &Shop, options: &Options) -> Result<(), Box<dyn Error>> {
+    for sku in 0..SKUS {
+        storefront.stock_sku(sku, ITEMS_PER_SKU, 1000 + sku * 10).await?;
+    }
+    storefront.create_campaign(CAMPAIGN, options.campaign_users, COUPON_BATCH).await?;
+    Ok(())
+}
+
+/// What the traffic did.
+#[derive(Debug, Default)]
+pub(crate) struct Traffic {
+    pub(crate) orders: u64,
+    /// From the first order to the last flow's end.
+    pub(crate) elapsed: Duration,
+    /// The latest payment deadline of any order.
+    pub(crate) last_deadline: Option<SystemTime>,
+    pub(crate) shipped: u64,
+    pub(crate) out_of_stock: u64,
+    pub(crate) unpaid: u64,
+    pub(crate) failed_flows: u64,
+    /// The campaign's two runs: one stopped half-way, one resumed.
+    pub(crate) coupon_runs: Vec<CampaignProgress>,
+}
+
+/// Places `rate × duration` orders at `rate` per second, each followed by its flow, and issues
+/// the coupon campaign in two runs: one stopped after half its batches, a quarter of the way in,
+/// and one resuming it, at 60 %. Not at the very start: the first runs of the order tasks are
+/// what the report compares with their later runs, and queueing behind a batch job for the one
+/// writing connection would measure the batch, not the cold start. Returns when every flow and
+/// both runs have finished.
+pub(crate) async fn run(rt: &Runtime, storefront: &Shop, options: &Options) -> Result<Traffic, Box<dyn Error>> {
+    let mut rng = fastrand::Rng::with_seed(options.seed);
+    let orders = (options.rate * options.duration.as_secs_f64()).round().max(1.0) as u64;
+    let half_the_batches = options.campaign_users.div_ceil(u64::from(COUPON_BATCH)).div_ceil(2) as u32;
+    let campaign = |max_batches| IssueCampaign { campaign: CAMPAIGN.to_owned(), max_batches };
+
+    let started = Instant::now();
+    let mut coupon_runs = Vec::new();
+    let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / options.rate));
+    // A slow insert must not lower the rate: late ticks fire at once until caught up.
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Burst);
+    let mut flows = Vec::with_capacity(orders as usize);
+    let mut traffic = Traffic { orders, ..Traffic::default() };
+    for order_id in 1..=orders {
+        ticks.tick().await;
+        if order_id == orders / 4 {
+            coupon_runs.push(rt.submit(issue_campaign, campaign(Some(half_the_batches))).await?);
+        } else if order_id == orders * 3 / 5 {
+            coupon_runs.push(rt.submit(issue_campaign, campaign(None)).await?);
+        }
+        let now = SystemTime::now();
+        let pay_by = now + options.pay_within;
+        let order = NewOrder {
+            id: order_id,
+            user_id: rng.u64(1..=USERS),
+            sku: rng.u32(0..SKUS),
+            quantity: rng.u32(1..=3),
+            pay_by,
+        };
+        storefront.place_order(order).await?;
+        if rng.f64() * 100.0 >= options.unpaid_percent {
+            storefront.record_payment(order_id, now).await?;
+        }
+        traffic.last_deadline = Some(pay_by);
+        flows.push(rt.submit_flow(order_created, OrderCreated { order_id }).await?);
+    }
+    for flow in flows {
+        let report = flow.outcome().await;
+        if !report.succeeded() {
+            traffic.failed_flows += 1;
+            continue;
+        }
+        let held = report.output::<reserve_stock>().is_some_and(|reservation| reservation.hold == Hold::Held);
+        let paid = report.output::<notify_payment>().is_some_and(|notice| notice.paid);
+        let shipped = report.output::<sync_logistics>().is_some_and(|shipment| shipment.shipped);
+        traffic.shipped += u64::from(shipped);
+        traffic.out_of_stock += u64::from(!held);
+        traffic.unpaid += u64::from(!paid);
+    }
+    for run in coupon_runs {
+        traffic.coupon_runs.push(run.await?);
+    }
+    traffic.elapsed = started.elapsed();
+    Ok(traffic)
+}
+
+/// Waits until every order past its deadline has been closed by `order.timeout_close`, which
+/// runs on its own schedule; gives up `patience` after the last deadline, leaving the audit to
+/// report what is still open.
+pub(crate) async fn overdue_closed(
+    storefront: &Shop,
+    last_deadline: Option<SystemTime>,
+    patience: Duration,
+) -> Result<Duration, Box<dyn Error>> {
+    let started = Instant::now();
+    let Some(last_deadline) = last_deadline else { return Ok(Duration::ZERO) };
+    loop {
+        let now = SystemTime::now();
+        let audit = storefront.audit(now).await?;
+        if (now >= last_deadline && audit.overdue_open == 0) || now >= last_deadline + patience {
+            return Ok(started.elapsed());
+        }
+        // The sweep runs every second; a tenth of that is fine-grained enough for a report.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
