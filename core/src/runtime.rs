@@ -32,6 +32,8 @@ use crate::warmup::{Resources, WarmState};
 pub struct RuntimeBuilder {
     shutdown_timeout: Duration,
     warm_in_background: bool,
+    /// Replaces every task's `warmup:` when set.
+    warmup: Option<Warmup>,
     #[cfg(feature = "http")]
     http: Option<std::net::SocketAddr>,
 }
@@ -97,6 +99,7 @@ impl Default for RuntimeBuilder {
         Self {
             shutdown_timeout: Duration::from_secs(30),
             warm_in_background: false,
+            warmup: None,
             #[cfg(feature = "http")]
             http: None,
         }
@@ -142,8 +145,22 @@ impl RuntimeBuilder {
         self
     }
 
-    /// Builds the registry, then every `warmup: eager` pool (returning once each of their
-    /// `workers.min` workers is parked on its queue), arms the timers, and warms the resources
+    /// Builds every pool as `warmup` says, whatever the `warmup:` of its task's metadata: with
+    /// [`Warmup::Lazy`], [`start`](Self::start) builds no pool and each is built on its task's
+    /// first submit; with [`Warmup::Eager`], every pool is built during `start`.
+    ///
+    /// For processes that are not the service the metadata was written for: a CLI that lists the
+    /// tasks or runs one of them (lazy: no workers for the other tasks), a test that wants every
+    /// pool warm or none, a benchmark that compares eager and lazy start-up on the same tasks.
+    /// Resources (`#[warmup]`) are warmed either way.
+    pub fn warmup(mut self, warmup: Warmup) -> Self {
+        self.warmup = Some(warmup);
+        self
+    }
+
+    /// Builds the registry, then every `warmup: eager` pool (all or none if
+    /// [`warmup`](Self::warmup) says so), returning once each of their `workers.min` workers is
+    /// parked on its queue, arms the timers, and warms the resources
     /// (unless [`warm_in_background`](Self::warm_in_background)); the runtime is then
     /// [`Lifecycle::Ready`]. Each step is timed: see [`Runtime::readiness`].
     ///
@@ -192,7 +209,7 @@ impl RuntimeBuilder {
         let (ready, mut parked) = mpsc::unbounded_channel();
         let mut warming = 0;
         for (index, task) in registry.tasks().iter().enumerate() {
-            if task.meta().warmup == Warmup::Eager {
+            if self.warmup.unwrap_or(task.meta().warmup) == Warmup::Eager {
                 inner.build_pool(index, Some(ready.clone()));
                 warming += task.meta().workers.min;
             }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use futures_util::FutureExt;
 use once_cell::sync::Lazy;
+use preheat::meta::Warmup;
 use preheat::{Ctx, PoolStats, Runtime, TaskError, task};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
@@ -245,6 +246,27 @@ async fn eager_pools_are_warm_at_start_and_lazy_pools_wait_for_a_submit() {
     assert!(stats(&rt, "test.lazy").built);
     assert_eq!(stats(&rt, "test.lazy").workers, 2);
     assert_eq!(rt.stats("no.such.task"), None);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_builder_can_make_every_pool_lazy_or_every_pool_eager() {
+    let rt = Runtime::builder().warmup(Warmup::Lazy).start().await.expect("the test registry is valid");
+    for task in rt.registry().tasks() {
+        let stats = stats(&rt, task.id());
+        assert_eq!((stats.built, stats.workers), (false, 0), "`{}` has a pool after a lazy start", task.id());
+    }
+    // `test.basic` says `warmup: eager`; with the override its pool comes with the first submit.
+    let output = rt.submit(basic, Script { key: 12, ..Script::default() }).await.unwrap().await;
+    assert_eq!(output.unwrap(), 1);
+    assert_eq!((stats(&rt, "test.basic").built, stats(&rt, "test.basic").workers), (true, 2));
+    assert!(!stats(&rt, "test.once").built, "only the submitted task's pool is built");
+    rt.shutdown().await.expect("nothing left running");
+
+    // `test.lazy` says `warmup: lazy`; with the override its workers are parked before start returns.
+    let rt = Runtime::builder().warmup(Warmup::Eager).start().await.expect("the test registry is valid");
+    let lazy_pool = stats(&rt, "test.lazy");
+    assert_eq!((lazy_pool.built, lazy_pool.workers, lazy_pool.idle), (true, 2, 2));
+    rt.shutdown().await.expect("nothing left running");
 }
 
 #[tokio::test(start_paused = true)]
