@@ -14,8 +14,14 @@ pub struct Audit {
     pub oversold: u64,
     /// Orders still unpaid past their deadline.
     pub overdue_open: u64,
-    /// Coupons given twice to one user of a campaign.
+    /// Orders closed although the provider recorded their payment by the deadline.
+    pub closed_though_paid: u64,
+    /// Coupons given twice to one user of a campaign. The schema's primary key forbids it; the
+    /// count is here so that a schema change that lost the key would show.
     pub duplicate_coupons: u64,
+    /// Coupons outside their campaign's users, or at or past its resume point (which a batch
+    /// moves in the transaction that inserts its coupons).
+    pub stray_coupons: u64,
     /// Users below a campaign's resume point without its coupon.
     pub missing_coupons: u64,
     /// Shipments of orders that are not paid, or that hold no items.
@@ -29,16 +35,28 @@ pub struct Audit {
 impl Audit {
     /// Whether every invariant holds.
     pub fn holds(&self) -> bool {
+        // Destructured, so that a field added to the audit cannot be forgotten here.
         let Audit {
             oversold,
             overdue_open,
+            closed_though_paid,
             duplicate_coupons,
+            stray_coupons,
             missing_coupons,
             bad_shipments,
             unearned_points,
             coupons: _,
         } = *self;
-        [oversold, overdue_open, duplicate_coupons, missing_coupons, bad_shipments, unearned_points] == [0; 6]
+        [
+            oversold,
+            overdue_open,
+            closed_though_paid,
+            duplicate_coupons,
+            stray_coupons,
+            missing_coupons,
+            bad_shipments,
+            unearned_points,
+        ] == [0; 8]
     }
 }
 
@@ -58,6 +76,18 @@ impl Shop {
             .bind(unix_ms(now))
             .fetch_one(&mut *tx)
             .await?;
+        let closed_though_paid = count(
+            "SELECT COUNT(*) FROM orders WHERE status = 'closed' AND EXISTS \
+             (SELECT 1 FROM payments WHERE order_id = orders.id AND paid_at_ms <= orders.pay_by_ms)",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let stray_coupons = count(
+            "SELECT COUNT(*) FROM coupons JOIN campaigns ON campaigns.name = coupons.campaign \
+             WHERE coupons.user_id < 1 OR coupons.user_id > campaigns.users OR coupons.user_id >= campaigns.next_user",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         let duplicate_coupons = count(
             "SELECT COUNT(*) - (SELECT COUNT(*) FROM (SELECT DISTINCT campaign, user_id FROM coupons)) FROM coupons",
         )
@@ -66,7 +96,7 @@ impl Shop {
         let missing_coupons = count(
             "SELECT (SELECT COALESCE(SUM(next_user - 1), 0) FROM campaigns) \
              - (SELECT COUNT(*) FROM coupons JOIN campaigns ON campaigns.name = coupons.campaign \
-                WHERE coupons.user_id < campaigns.next_user)",
+                WHERE coupons.user_id >= 1 AND coupons.user_id < campaigns.next_user)",
         )
         .fetch_one(&mut *tx)
         .await?;
@@ -84,8 +114,10 @@ impl Shop {
         Ok(Audit {
             oversold: oversold as u64,
             overdue_open: overdue_open as u64,
-            duplicate_coupons: duplicate_coupons.max(0) as u64,
-            missing_coupons: missing_coupons.max(0) as u64,
+            closed_though_paid: closed_though_paid as u64,
+            duplicate_coupons: duplicate_coupons as u64,
+            stray_coupons: stray_coupons as u64,
+            missing_coupons: missing_coupons as u64,
             bad_shipments: bad_shipments as u64,
             unearned_points: unearned_points as u64,
             coupons: coupons as u64,

@@ -65,13 +65,17 @@ impl Shop {
 
     /// Closes the orders unpaid at `now` past their deadline and puts their reserved items back
     /// on the shelf, in one transaction: no reader ever sees an order closed with its items
-    /// still held, or items back with the order open.
+    /// still held, or items back with the order open. An order whose payment the provider
+    /// recorded in time is marked paid instead, even if `payment.notify` has not run yet (a
+    /// backlog or a retry can delay it past the deadline): paying in time must keep the order.
     pub async fn close_overdue(&self, now: SystemTime) -> Result<Swept, ShopError> {
         let now = unix_ms(now);
         // IMMEDIATE takes the write lock up front: the count below must match what is closed.
         let mut tx = self.writer().begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query(sql::SETTLE_OVERDUE_PAID).bind(now).execute(&mut *tx).await?;
         let (closing, released): (i64, i64) = sqlx::query_as(sql::OVERDUE).bind(now).fetch_one(&mut *tx).await?;
         if closing == 0 {
+            tx.commit().await?;
             return Ok(Swept::default());
         }
         sqlx::query(sql::RELEASE_OVERDUE).bind(now).execute(&mut *tx).await?;

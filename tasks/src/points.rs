@@ -26,7 +26,7 @@ pub async fn award_points(shipment: Shipment) -> Result<Awarded, ShopError> {
     }
     let shop = shop()?;
     let order = shipment.order;
-    let points = order.quantity * POINTS_PER_ITEM;
+    let points = order.quantity.saturating_mul(POINTS_PER_ITEM);
     let awarded = timed("points.award", shop.award(order.order_id, order.user_id, points)).await?;
     Ok(Awarded { points: if awarded { points } else { 0 } })
 }

@@ -40,6 +40,9 @@ pub(crate) mod sql {
          FROM (SELECT sku, SUM(quantity) AS quantity FROM orders \
                WHERE status = 'unpaid' AND reserved = 1 AND pay_by_ms <= ?1 GROUP BY sku) AS held \
          WHERE skus.sku = held.sku";
+    pub(crate) const SETTLE_OVERDUE_PAID: &str = "UPDATE orders SET status = 'paid' \
+         WHERE status = 'unpaid' AND pay_by_ms <= ?1 AND EXISTS \
+         (SELECT 1 FROM payments WHERE order_id = orders.id AND paid_at_ms <= orders.pay_by_ms)";
     pub(crate) const OVERDUE: &str = "SELECT COUNT(*), COALESCE(SUM(quantity * reserved), 0) FROM orders \
          WHERE status = 'unpaid' AND pay_by_ms <= ?1";
     pub(crate) const CLOSE_OVERDUE: &str = "UPDATE orders SET status = 'closed', reserved = 0, closed_at_ms = ?1 \
@@ -65,6 +68,7 @@ pub(crate) mod sql {
         ORDER_STATUS,
         SHIP,
         AWARD,
+        SETTLE_OVERDUE_PAID,
         OVERDUE,
         RELEASE_OVERDUE,
         CLOSE_OVERDUE,

@@ -81,6 +81,12 @@ impl Shop {
         Ok(())
     }
 
+    /// The highest order id so far, 0 for none.
+    pub async fn last_order_id(&self) -> Result<u64, ShopError> {
+        let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM orders").fetch_one(self.readers()).await?;
+        Ok(last as u64)
+    }
+
     /// The order's status.
     pub async fn order_status(&self, order_id: u64) -> Result<OrderStatus, ShopError> {
         let status: Option<String> = sqlx::query_scalar("SELECT status FROM orders WHERE id = ?1")

@@ -90,3 +90,19 @@ async fn an_unknown_campaign_is_an_error_that_names_it() {
     let error = test.shop.issue_campaign("nope", None).await.unwrap_err();
     assert_eq!(error.to_string(), "coupon campaign `nope` does not exist");
 }
+
+#[tokio::test]
+async fn the_audit_sees_a_coupon_past_the_resume_point() {
+    let test = test_shop().await;
+    let shop = &test.shop;
+    shop.create_campaign("spring", USERS, BATCH).await.unwrap();
+    shop.issue_campaign("spring", Some(1)).await.unwrap();
+    // A coupon inserted without moving the resume point, as a batch that forgot to would.
+    sqlx::query("INSERT INTO coupons (campaign, user_id, issued_at_ms) VALUES ('spring', 500, 0)")
+        .execute(shop.writer())
+        .await
+        .unwrap();
+    let audit = shop.audit(SystemTime::now()).await.unwrap();
+    assert_eq!((audit.stray_coupons, audit.missing_coupons), (1, 0));
+    assert!(!audit.holds());
+}

@@ -5,7 +5,8 @@ use preheat::{Runtime, StartError};
 
 #[tokio::test]
 async fn a_database_that_cannot_be_opened_fails_the_start_naming_db_and_the_file() {
-    let missing = std::env::temp_dir().join("preheat-no-such-directory").join("shop.db");
+    let directory = tempfile::tempdir().unwrap();
+    let missing = directory.path().join("no-such-directory").join("shop.db");
     shop_tasks::use_database(&missing).unwrap();
     let error = Runtime::builder().start().await.expect_err("the database cannot be opened");
     assert!(matches!(error, StartError::Warmup { .. }), "{error:?}");

@@ -127,3 +127,36 @@ async fn the_audit_sees_an_unpaid_order_past_its_deadline() {
     assert_eq!(audit.overdue_open, 1);
     assert!(!audit.holds());
 }
+
+#[tokio::test]
+async fn a_payment_made_in_time_keeps_the_order_even_if_its_notice_comes_after_the_sweep() {
+    let test = test_shop().await;
+    let shop = &test.shop;
+    shop.stock_sku(1, 10, 1000).await.unwrap();
+    shop.place_order(order(1, 1, 2, -60)).await.unwrap();
+    assert_eq!(shop.reserve(1).await.unwrap(), Hold::Held);
+    // Paid two minutes before the deadline, but `payment.notify` has not run yet.
+    shop.record_payment(1, SystemTime::now() - std::time::Duration::from_secs(180)).await.unwrap();
+
+    let swept = shop.close_overdue(SystemTime::now()).await.unwrap();
+    assert_eq!(swept.closed, 0);
+    assert_eq!(shop.order_status(1).await.unwrap(), OrderStatus::Paid);
+    assert_eq!(shop.stock(1).await.unwrap(), Stock { available: 8, reserved: 2, stocked: 10 });
+    assert!(shop.settle_payment(1).await.unwrap(), "the late notice finds the order paid");
+    let audit = shop.audit(SystemTime::now()).await.unwrap();
+    assert!(audit.holds(), "{audit:?}");
+}
+
+#[tokio::test]
+async fn the_audit_sees_an_order_closed_although_paid_in_time() {
+    let test = test_shop().await;
+    let shop = &test.shop;
+    shop.stock_sku(1, 10, 1000).await.unwrap();
+    shop.place_order(order(1, 1, 1, -60)).await.unwrap();
+    shop.record_payment(1, SystemTime::now() - std::time::Duration::from_secs(180)).await.unwrap();
+    // What the sweep did before it settled payments first.
+    sqlx::query("UPDATE orders SET status = 'closed' WHERE id = 1").execute(shop.writer()).await.unwrap();
+    let audit = shop.audit(SystemTime::now()).await.unwrap();
+    assert_eq!(audit.closed_though_paid, 1);
+    assert!(!audit.holds());
+}

@@ -10,15 +10,16 @@ use clap::Parser;
 #[derive(Debug, Parser)]
 #[command(name = "shop")]
 pub(crate) struct Options {
-    /// The database file; created and migrated if missing. Default: a file in a temporary
-    /// directory, removed at exit.
+    /// The database file; created and migrated if missing, and if it exists, its orders are
+    /// kept and new ones numbered after them. Default: a file in a temporary directory, removed
+    /// at exit.
     #[arg(long, value_name = "PATH")]
     pub(crate) database: Option<PathBuf>,
-    /// Orders per second.
-    #[arg(long, default_value_t = 200.0, value_parser = positive)]
+    /// Orders per second, above 0 and at most 100,000.
+    #[arg(long, default_value_t = 200.0, value_parser = rate)]
     pub(crate) rate: f64,
-    /// How long orders come in, e.g. `10s` or `1m`.
-    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    /// How long orders come in, e.g. `10s` or `1m`; at most a day.
+    #[arg(long, default_value = "10s", value_parser = duration_up_to_a_day)]
     pub(crate) duration: Duration,
     /// How long a buyer has to pay before `order.timeout_close` closes the order.
     #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
@@ -37,10 +38,11 @@ pub(crate) struct Options {
     pub(crate) serve: bool,
 }
 
-fn positive(value: &str) -> Result<f64, String> {
+/// The rate's bounds keep the tick period between 10 µs and a day, and the orders countable.
+fn rate(value: &str) -> Result<f64, String> {
     match value.parse::<f64>() {
-        Ok(number) if number > 0.0 && number.is_finite() => Ok(number),
-        _ => Err(format!("expected a number above 0, got `{value}`")),
+        Ok(number) if (1.0 / 86_400.0..=100_000.0).contains(&number) => Ok(number),
+        _ => Err(format!("expected orders per second above 0 (at least one a day) and at most 100000, got `{value}`")),
     }
 }
 
@@ -49,4 +51,12 @@ fn percent(value: &str) -> Result<f64, String> {
         Ok(number) if (0.0..=100.0).contains(&number) => Ok(number),
         _ => Err(format!("expected a percentage from 0 to 100, got `{value}`")),
     }
+}
+
+fn duration_up_to_a_day(value: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(value).map_err(|error| format!("`{value}`: {error}"))?;
+    if duration > Duration::from_secs(86_400) {
+        return Err(format!("at most a day, got `{value}`"));
+    }
+    Ok(duration)
 }

@@ -83,12 +83,14 @@ impl Report<'_> {
 
         let traffic = self.traffic;
         println!(
-            "traffic: {} orders in {:.2?}: {} shipped, {} never paid, {} found the shelf short, {} flows failed",
+            "traffic: {} orders in {:.2?}: {} shipped, {} not paid, {} found the shelf short, {} closed before \
+             their items were held, {} flows failed",
             traffic.orders,
             traffic.elapsed,
             traffic.shipped,
             traffic.unpaid,
             traffic.out_of_stock,
+            traffic.closed_first,
             traffic.failed_flows
         );
         for (number, run) in traffic.coupon_runs.iter().enumerate() {
@@ -129,14 +131,18 @@ impl Report<'_> {
             self.tasks_run as f64 / traffic.elapsed.as_secs_f64().max(f64::EPSILON),
             self.dead_letters
         );
-        println!("overdue orders: all closed {:.2?} after the traffic ended", self.closing_wait);
+        match self.audit.overdue_open {
+            0 => println!("overdue orders: all closed {:.2?} after the traffic ended", self.closing_wait),
+            open => println!("overdue orders: {open} still open {:.2?} after the traffic ended", self.closing_wait),
+        }
 
         let audit = &self.audit;
         println!("invariants (checked in the database): {}", if audit.holds() { "all hold" } else { "BROKEN" });
         println!(
-            "  coupons issued {}, missing {}, duplicated {}",
-            audit.coupons, audit.missing_coupons, audit.duplicate_coupons
+            "  coupons issued {}, missing {}, duplicated {}, outside their campaign's progress {}",
+            audit.coupons, audit.missing_coupons, audit.duplicate_coupons, audit.stray_coupons
         );
+        println!("  orders closed although paid in time {}", audit.closed_though_paid);
         println!(
             "  shipments of unpaid or unheld orders {}, points without a shipment {}",
             audit.bad_shipments, audit.unearned_points

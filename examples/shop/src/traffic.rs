@@ -44,6 +44,8 @@ pub(crate) struct Traffic {
     pub(crate) last_deadline: Option<SystemTime>,
     pub(crate) shipped: u64,
     pub(crate) out_of_stock: u64,
+    /// Closed by `order.timeout_close` before their items could be held.
+    pub(crate) closed_first: u64,
     pub(crate) unpaid: u64,
     pub(crate) failed_flows: u64,
     /// The campaign's two runs: one stopped half-way, one resumed.
@@ -62,6 +64,8 @@ pub(crate) async fn run(rt: &Runtime, storefront: &Shop, options: &Options) -> R
     let half_the_batches = options.campaign_users.div_ceil(u64::from(COUPON_BATCH)).div_ceil(2) as u32;
     let campaign = |max_batches| IssueCampaign { campaign: CAMPAIGN.to_owned(), max_batches };
 
+    // A database kept from an earlier run has orders: number the new ones after them.
+    let first_id = storefront.last_order_id().await? + 1;
     let started = Instant::now();
     let mut coupon_runs = Vec::new();
     let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / options.rate));
@@ -69,11 +73,12 @@ pub(crate) async fn run(rt: &Runtime, storefront: &Shop, options: &Options) -> R
     ticks.set_missed_tick_behavior(MissedTickBehavior::Burst);
     let mut flows = Vec::with_capacity(orders as usize);
     let mut traffic = Traffic { orders, ..Traffic::default() };
-    for order_id in 1..=orders {
+    for n in 1..=orders {
         ticks.tick().await;
-        if order_id == orders / 4 {
+        let order_id = first_id + n - 1;
+        if n == orders / 4 {
             coupon_runs.push(rt.submit(issue_campaign, campaign(Some(half_the_batches))).await?);
-        } else if order_id == orders * 3 / 5 {
+        } else if n == orders * 3 / 5 {
             coupon_runs.push(rt.submit(issue_campaign, campaign(None)).await?);
         }
         let now = SystemTime::now();
@@ -98,11 +103,12 @@ pub(crate) async fn run(rt: &Runtime, storefront: &Shop, options: &Options) -> R
             traffic.failed_flows += 1;
             continue;
         }
-        let held = report.output::<reserve_stock>().is_some_and(|reservation| reservation.hold == Hold::Held);
+        let hold = report.output::<reserve_stock>().map(|reservation| reservation.hold);
         let paid = report.output::<notify_payment>().is_some_and(|notice| notice.paid);
         let shipped = report.output::<sync_logistics>().is_some_and(|shipment| shipment.shipped);
         traffic.shipped += u64::from(shipped);
-        traffic.out_of_stock += u64::from(!held);
+        traffic.out_of_stock += u64::from(hold == Some(Hold::OutOfStock));
+        traffic.closed_first += u64::from(hold == Some(Hold::OrderClosed));
         traffic.unpaid += u64::from(!paid);
     }
     for run in coupon_runs {
