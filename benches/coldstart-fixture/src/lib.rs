@@ -17,27 +17,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 
-preheat::metadata!("meta");
-
 /// The directory of the YAML documents, as the build saw it: the baseline reads them from disk.
 pub const META_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/meta");
 
 /// Tasks in this crate, and documents in [`META_DIR`].
 pub const TASKS: usize = 100;
 
-/// One `#[preheat::task]` per `name = "id"` pair, each doing nothing.
-macro_rules! fixture_tasks {
-    ($($name:ident = $id:literal,)*) => {$(
-        /// A fixture task: does nothing; it is here for its pool.
-        #[preheat::task($id)]
-        pub async fn $name() -> Result<(), std::convert::Infallible> {
-            Ok(())
-        }
-    )*};
-}
-
-// `name = "id"` pairs written by `generate.sh`, with the YAML in `meta/`.
-include!("tasks.rs");
+// The no-op tasks (`fixture_tasks!` over the generated `src/tasks.rs`) and `metadata!("meta")`,
+// shared with the registry benchmark's fixture crates.
+include!("../../registry-fixtures/fixture.rs");
 
 /// The SQLite database `order.reconcile` reads: one file and a pool of one connection.
 #[derive(Clone, Debug)]
