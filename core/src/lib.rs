@@ -11,10 +11,13 @@ mod fan_in;
 mod flow;
 #[cfg(feature = "http")]
 pub mod http;
+mod lease;
 #[cfg(feature = "http")]
 mod metrics;
 mod outcome;
 mod pool;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 #[cfg(feature = "profiling")]
 mod profiling;
 pub mod queue;

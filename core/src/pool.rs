@@ -18,6 +18,7 @@ use tracing::Instrument;
 
 use crate::deadline;
 use crate::flow::{FlowId, Watch};
+use crate::lease::{AttemptResult, Lease};
 use crate::outcome::{Outcome, TaskError};
 use crate::queue::{Job, JobQueue, MemoryQueue, PushError};
 use crate::record::TaskRecord;
@@ -105,6 +106,11 @@ pub(crate) trait ErasedPool: Send + Sync {
     /// Queues a job whose input comes type-erased (from a flow, a schedule or a delay) without
     /// ever waiting; the input must be the task's input type.
     fn submit_erased(&self, input: Box<dyn Any + Send>, watch: Option<Watch>) -> Result<(), String>;
+    /// Queues a job leased from a durable backend, its input as JSON, without waiting. A job
+    /// that cannot be queued goes back through its lease; one whose input does not parse fails
+    /// for good.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    fn submit_leased(&self, input: &str, lease: Lease);
     fn stats(&self) -> PoolStats;
     fn close(&self);
     fn take_workers(&self) -> JoinSet<()>;
@@ -294,6 +300,12 @@ impl<T: Task> Pool<T> {
         #[cfg(feature = "http")]
         let started = clock.start();
         let retry = &self.meta.retry;
+        // A leased job runs the one attempt its backend numbered; the backend retries.
+        let (first, last) = match flight.lease() {
+            Some(lease) => (lease.attempt, lease.attempt),
+            None => (1, retry.max_attempts),
+        };
+        flight.attempts = first.saturating_sub(1);
         let outcome = loop {
             flight.attempts += 1;
             let attempt = flight.attempts;
@@ -309,7 +321,7 @@ impl<T: Task> Pool<T> {
                 Ok(Err(panic)) => TaskError::Panicked(panic_message(&*panic)),
                 Err(_) => TaskError::TimedOut(self.meta.timeout),
             };
-            if attempt >= retry.max_attempts {
+            if attempt >= last {
                 break Err(error);
             }
             worker.retried();
@@ -339,7 +351,25 @@ impl<T: Task> Pool<T> {
     /// Hands the outcome on: to the dead-letter list on failure, to the flow, to the submitter.
     fn finish(&self, mut flight: InFlight<'_, T>, outcome: Outcome<T>, worker: &Worker) {
         let attempts = flight.attempts;
-        let Some(job) = flight.job.take() else { return };
+        let Some(mut job) = flight.job.take() else { return };
+        if let Some(lease) = job.lease.take() {
+            let result = match &outcome {
+                Ok(output) if lease.wants_output => match serde_json::to_string(output) {
+                    Ok(json) => AttemptResult::Succeeded(Some(json)),
+                    Err(error) => AttemptResult::Failed {
+                        error: format!("the output does not serialize to JSON: {error}"),
+                        retryable: false,
+                    },
+                },
+                Ok(_) => AttemptResult::Succeeded(None),
+                Err(error) => AttemptResult::Failed {
+                    error: describe(error),
+                    retryable: !matches!(error, TaskError::ResourceFailed { .. }),
+                },
+            };
+            lease.settle(result);
+            return;
+        }
         if let Err(error) = &outcome {
             worker.dead_lettered();
             let error = describe(error);
@@ -375,7 +405,10 @@ impl<T: Task> Pool<T> {
                     async move {
                         // Shutdown closes the queue, which hands the job back: list it rather
                         // than lose it.
-                        if let Err(job) = pool.queue.push(job).await {
+                        // A leased job goes back to its backend instead (its lease's drop).
+                        if let Err(job) = pool.queue.push(job).await
+                            && job.lease.is_none()
+                        {
                             Shared::push(&pool.shared.unfinished, TaskRecord::new::<T>(job.input, 0, None));
                         }
                     },
@@ -397,6 +430,10 @@ struct InFlight<'a, T: Task> {
 }
 
 impl<T: Task> InFlight<'_, T> {
+    fn lease(&self) -> Option<&Lease> {
+        self.job.as_ref().and_then(|job| job.lease.as_ref())
+    }
+
     fn input(&self) -> &T::Input {
         match &self.job {
             Some(job) => &job.input,
@@ -407,7 +444,10 @@ impl<T: Task> InFlight<'_, T> {
 
 impl<T: Task> Drop for InFlight<'_, T> {
     fn drop(&mut self) {
-        if let Some(job) = self.job.take() {
+        // A leased job is not lost: dropping its lease gives it back to the backend.
+        if let Some(job) = self.job.take()
+            && job.lease.is_none()
+        {
             Shared::push(&self.pool.shared.unfinished, TaskRecord::new::<T>(job.input, self.attempts, None));
         }
     }
@@ -420,13 +460,28 @@ impl<T: Task> ErasedPool for Pool<T> {
 
     fn submit_erased(&self, input: Box<dyn Any + Send>, watch: Option<Watch>) -> Result<(), String> {
         let input = *input.downcast::<T::Input>().map_err(|_| format!("an input of the wrong type for `{}`", T::ID))?;
-        self.submit_without_waiting(Job { input, reply: None, watch }).map_err(|error| match error {
+        self.submit_without_waiting(Job { input, reply: None, watch, lease: None }).map_err(|error| match error {
             PushError::Full(_) => {
                 self.rejected();
                 format!("the queue of `{}` is full", T::ID)
             }
             PushError::Closed(_) => "the runtime is shutting down".to_owned(),
         })
+    }
+
+    fn submit_leased(&self, input: &str, lease: Lease) {
+        match serde_json::from_str::<T::Input>(input) {
+            Ok(input) => {
+                // Full or closed: the job is dropped with its lease, which gives it back.
+                if self.submit_without_waiting(Job { input, reply: None, watch: None, lease: Some(lease) }).is_err() {
+                    self.rejected();
+                }
+            }
+            Err(error) => lease.settle(AttemptResult::Failed {
+                error: format!("the stored input of `{}` does not parse: {error}", T::ID),
+                retryable: false,
+            }),
+        }
     }
 
     #[cfg(feature = "profiling")]
@@ -461,7 +516,11 @@ impl<T: Task> ErasedPool for Pool<T> {
     }
 
     fn drain_queue(&self) -> Vec<TaskRecord> {
-        std::iter::from_fn(|| self.queue.try_pop()).map(|job| TaskRecord::new::<T>(job.input, 0, None)).collect()
+        // Leased jobs go back to their backend as their leases drop; only local ones are listed.
+        std::iter::from_fn(|| self.queue.try_pop())
+            .filter(|job| job.lease.is_none())
+            .map(|job| TaskRecord::new::<T>(job.input, 0, None))
+            .collect()
     }
 }
 

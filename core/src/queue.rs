@@ -12,6 +12,7 @@ use futures_util::future::BoxFuture;
 use tokio::sync::{Notify, oneshot};
 
 use crate::flow::Watch;
+use crate::lease::Lease;
 use crate::outcome::Outcome;
 use crate::task::Task;
 
@@ -22,6 +23,8 @@ pub struct Job<T: Task> {
     pub(crate) reply: Option<oneshot::Sender<Outcome<T>>>,
     /// Who else wants to know how it ended: the job's flow run, or its schedule.
     pub(crate) watch: Option<Watch>,
+    /// Set when a durable backend owns the job's attempts (see [`Lease`]).
+    pub(crate) lease: Option<Lease>,
 }
 
 impl<T: Task> std::fmt::Debug for Job<T> {
@@ -227,7 +230,7 @@ mod tests {
     }
 
     fn job(input: u32) -> Job<Noop> {
-        Job { input, reply: None, watch: None }
+        Job { input, reply: None, watch: None, lease: None }
     }
 
     fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {

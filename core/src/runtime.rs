@@ -36,6 +36,8 @@ pub struct RuntimeBuilder {
     warmup: Option<Warmup>,
     #[cfg(feature = "http")]
     http: Option<std::net::SocketAddr>,
+    #[cfg(feature = "postgres")]
+    postgres: Option<crate::postgres::Postgres>,
 }
 
 /// Runs tasks in pre-warmed worker pools, one pool per task.
@@ -76,6 +78,9 @@ pub(crate) struct Inner {
     pub(crate) http_addr: OnceCell<std::net::SocketAddr>,
     #[cfg(feature = "http")]
     pub(crate) metrics: crate::metrics::Metrics,
+    /// The worker on the PostgreSQL task table, when the runtime runs durable tasks.
+    #[cfg(feature = "postgres")]
+    pub(crate) postgres: Option<Arc<crate::postgres::Worker>>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -102,6 +107,8 @@ impl Default for RuntimeBuilder {
             warmup: None,
             #[cfg(feature = "http")]
             http: None,
+            #[cfg(feature = "postgres")]
+            postgres: None,
         }
     }
 }
@@ -158,6 +165,15 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Also runs the durable tasks of a PostgreSQL task table: once the runtime is warm, it
+    /// claims due rows and runs them in the same pre-warmed pools, and schedules fire once
+    /// per tick across every process sharing the table. See [`crate::postgres`].
+    #[cfg(feature = "postgres")]
+    pub fn postgres(mut self, postgres: crate::postgres::Postgres) -> Self {
+        self.postgres = Some(postgres);
+        self
+    }
+
     /// Builds the registry, then every `warmup: eager` pool (all or none if
     /// [`warmup`](Self::warmup) says so), returning once each of their `workers.min` workers is
     /// parked on its queue, arms the timers, and warms the resources
@@ -204,6 +220,8 @@ impl RuntimeBuilder {
             http_addr: OnceCell::new(),
             #[cfg(feature = "http")]
             metrics: crate::metrics::Metrics::default(),
+            #[cfg(feature = "postgres")]
+            postgres: self.postgres.map(|postgres| crate::postgres::Worker::new(postgres, registry)),
         });
         let step = Instant::now();
         let (ready, mut parked) = mpsc::unbounded_channel();
@@ -296,6 +314,12 @@ impl Inner {
                 }
                 warming
             });
+            // Durable tasks are claimed only once they can run: a claimed task waiting for a
+            // cold resource would hold its lease for nothing.
+            #[cfg(feature = "postgres")]
+            if let Some(worker) = &self.postgres {
+                worker.start(self.this.clone());
+            }
         }
         self.report_start(began);
     }
@@ -340,7 +364,7 @@ impl Inner {
     }
 
     /// The pool at `index`, built now if it is lazy; `None` once shutdown has begun.
-    fn pool_at(&self, index: usize) -> Option<&Arc<dyn ErasedPool>> {
+    pub(crate) fn pool_at(&self, index: usize) -> Option<&Arc<dyn ErasedPool>> {
         self.pools[index].get().or_else(|| self.build_lazy_pool(index))
     }
 
@@ -399,6 +423,10 @@ impl Inner {
     }
 
     async fn stop(&self) -> Result<(), ShutdownError> {
+        #[cfg(feature = "postgres")]
+        if let Some(worker) = &self.postgres {
+            worker.stop_claiming().await;
+        }
         // No more ticks or due delays; delays still waiting are listed as unfinished.
         let mut timers = std::mem::take(&mut *lock(&self.timers));
         timers.abort_all();
@@ -433,6 +461,11 @@ impl Inner {
         unfinished.extend(Shared::take(&self.shared.unfinished));
         for pool in self.built_pools() {
             unfinished.extend(pool.drain_queue());
+        }
+        // Every leased job has now settled or given itself back: store that.
+        #[cfg(feature = "postgres")]
+        if let Some(worker) = &self.postgres {
+            worker.finish(deadline.max(tokio::time::Instant::now() + Duration::from_secs(5))).await;
         }
         if unfinished.is_empty() {
             tracing::info!("preheat runtime drained and stopped");
@@ -511,7 +544,8 @@ impl Runtime {
             Err(unavailable) => return Err(unavailable.with_input(input)),
         };
         let (watch, _) = self.inner.watch_for(index, None);
-        pool.submit_without_waiting(Job { input, reply: None, watch }).map_err(|error| rejected::<T>(pool, error))
+        pool.submit_without_waiting(Job { input, reply: None, watch, lease: None })
+            .map_err(|error| rejected::<T>(pool, error))
     }
 
     /// Queues a job, starting a flow run if the task has downstream tasks; returns the run.
@@ -527,7 +561,7 @@ impl Runtime {
             Err(unavailable) => return Err(unavailable.with_input(input)),
         };
         let (watch, run) = self.inner.watch_for(index, None);
-        let job = Job { input, reply, watch };
+        let job = Job { input, reply, watch, lease: None };
         match pool.queue.try_push(job) {
             Ok(()) => pool.grow_if_backlogged(),
             Err(PushError::Full(job)) if wait == Wait::PerPolicy && pool.meta.queue.on_full == OnFull::Block => {

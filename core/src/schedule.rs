@@ -78,6 +78,10 @@ impl Ticker {
     }
 
     async fn run_every(self: Arc<Self>, every: Duration, armed: mpsc::UnboundedSender<()>) {
+        #[cfg(feature = "postgres")]
+        if let Some(worker) = self.durable() {
+            return self.run_every_durable(every, &worker, armed).await;
+        }
         let grid = Grid { start: Instant::now() + self.schedule.initial_delay, every };
         let mut next = 0;
         let _ = armed.send(());
@@ -89,6 +93,33 @@ impl Ticker {
         }
     }
 
+    /// The worker on the task table, when ticks go there rather than to the local pool.
+    #[cfg(feature = "postgres")]
+    fn durable(&self) -> Option<Arc<crate::postgres::Worker>> {
+        self.runtime.upgrade()?.postgres.clone()
+    }
+
+    /// On a durable runtime every process ticks, on a grid counted from the Unix epoch (offset
+    /// by `initial_delay`) so that all agree on tick numbers, and the table keeps one run per
+    /// tick. Missed ticks are not caught up: another process most likely fired them.
+    #[cfg(feature = "postgres")]
+    async fn run_every_durable(
+        &self,
+        every: Duration,
+        worker: &Arc<crate::postgres::Worker>,
+        armed: mpsc::UnboundedSender<()>,
+    ) {
+        let (grid, first) = epoch_grid(every, self.schedule.initial_delay, std::time::SystemTime::now());
+        let mut next = 0;
+        let _ = armed.send(());
+        loop {
+            tokio::time::sleep_until(grid.at(next) + self.jitter()).await;
+            next += grid.passed(next, Instant::now());
+            worker.submit_tick(self.task, first + next - 1);
+            self.fired.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     async fn run_cron(self: Arc<Self>, cron: &cron::Schedule, tz: chrono_tz::Tz, armed: mpsc::UnboundedSender<()>) {
         let Some(mut due) = cron.after(&Utc::now().with_timezone(&tz)).next() else { return };
         let _ = armed.send(());
@@ -96,6 +127,15 @@ impl Ticker {
             let wait = (due.with_timezone(&Utc) - Utc::now()).to_std().unwrap_or_default();
             tokio::time::sleep(wait + self.jitter()).await;
             let now = Utc::now().with_timezone(&tz);
+            #[cfg(feature = "postgres")]
+            if let Some(worker) = self.durable() {
+                // The due time names the tick alike in every process.
+                worker.submit_tick(self.task, due.timestamp() as u64);
+                self.fired.fetch_add(1, Ordering::Relaxed);
+                let Some(next) = cron.after(&now).next() else { return };
+                due = next;
+                continue;
+            }
             self.fire(ticks_between(cron, &due, &now));
             let Some(next) = cron.after(&now).next() else { return };
             due = next;
@@ -198,6 +238,18 @@ impl Grid {
     }
 }
 
+/// A grid whose tick `k` falls at Unix time `(first + k) * every + offset`, `first` being the
+/// next such tick after `now`; `offset` is `initial_delay` within one period.
+#[cfg(feature = "postgres")]
+fn epoch_grid(every: Duration, initial_delay: Duration, now: std::time::SystemTime) -> (Grid, u64) {
+    let every_ns = every.as_nanos().max(1);
+    let offset = initial_delay.as_nanos() % every_ns;
+    let since = now.duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+    let first = (since.saturating_sub(offset) / every_ns) + 1;
+    let wait = (first * every_ns + offset).saturating_sub(since);
+    (Grid { start: Instant::now() + Duration::from_nanos(wait as u64), every }, first as u64)
+}
+
 /// How many cron times from `due` up to `now` are due: `due` itself and any after it.
 fn ticks_between(cron: &cron::Schedule, due: &DateTime<chrono_tz::Tz>, now: &DateTime<chrono_tz::Tz>) -> u64 {
     // Bounded: after a long suspension a per-second schedule could have a day of ticks.
@@ -220,6 +272,23 @@ mod tests {
         assert_eq!(grid.passed(3, start + Duration::from_millis(300)), 1, "on time");
         assert_eq!(grid.passed(3, start + Duration::from_millis(399)), 1, "late, not a whole period");
         assert_eq!(grid.passed(3, start + Duration::from_millis(750)), 5, "ticks 3 to 7 are due");
+    }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn the_epoch_grid_numbers_ticks_alike_in_every_process() {
+        use std::time::UNIX_EPOCH;
+        let every = Duration::from_secs(10);
+        // 1,000,003 s after the epoch: tick 100,001 (at 1,000,010 s) is next, 7 s away.
+        let (grid, first) = epoch_grid(every, Duration::ZERO, UNIX_EPOCH + Duration::from_secs(1_000_003));
+        assert_eq!(first, 100_001);
+        let wait = grid.at(0).saturating_duration_since(Instant::now());
+        assert!(wait <= Duration::from_secs(7) && wait > Duration::from_secs(6), "{wait:?}");
+        // An offset of 12 s is 2 s into each period.
+        let (_, first) = epoch_grid(every, Duration::from_secs(12), UNIX_EPOCH + Duration::from_secs(1_000_003));
+        assert_eq!(first, 100_001, "the next tick is at 1,000,012 s");
+        let (_, first) = epoch_grid(every, Duration::from_secs(2), UNIX_EPOCH + Duration::from_secs(1_000_001));
+        assert_eq!(first, 100_000, "the next tick is at 1,000,002 s");
     }
 
     #[test]

@@ -1,0 +1,55 @@
+// Only the PostgreSQL backend leases jobs; without it the pool merely checks for none.
+#![cfg_attr(not(feature = "postgres"), allow(dead_code))]
+//! Jobs whose attempts a durable backend owns: the pool runs one attempt and reports back.
+//!
+//! A job taken from PostgreSQL carries a [`Lease`]. Its pool runs exactly the attempt the
+//! database numbered, then hands the result to the lease; the backend decides retry, backoff
+//! and the dead-letter state, and persists them. No local dead-letter list, no local retry.
+
+/// How one leased attempt ended.
+#[derive(Debug)]
+pub(crate) enum AttemptResult {
+    /// The task succeeded; its output as JSON when downstream tasks need it.
+    Succeeded(Option<String>),
+    /// The task failed; `retryable` is false when retrying cannot help (a failed resource).
+    Failed { error: String, retryable: bool },
+    /// The job never ran, or its run was stopped (shutdown): give it back untouched.
+    NotRun,
+}
+
+/// A leased job's attempt number and where its result goes.
+pub(crate) struct Lease {
+    pub(crate) attempt: u32,
+    /// Whether the output is serialized for downstream tasks.
+    pub(crate) wants_output: bool,
+    settle: Option<Box<dyn FnOnce(AttemptResult) + Send>>,
+}
+
+impl Lease {
+    pub(crate) fn new(attempt: u32, wants_output: bool, settle: impl FnOnce(AttemptResult) + Send + 'static) -> Self {
+        Self { attempt, wants_output, settle: Some(Box::new(settle)) }
+    }
+
+    /// Reports the attempt's result.
+    pub(crate) fn settle(mut self, result: AttemptResult) {
+        if let Some(settle) = self.settle.take() {
+            settle(result);
+        }
+    }
+}
+
+impl Drop for Lease {
+    /// A lease dropped unsettled (a queue drained at shutdown, a worker aborted at the deadline)
+    /// gives its job back, so that it runs elsewhere now rather than after the lease expires.
+    fn drop(&mut self) {
+        if let Some(settle) = self.settle.take() {
+            settle(AttemptResult::NotRun);
+        }
+    }
+}
+
+impl std::fmt::Debug for Lease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lease").field("attempt", &self.attempt).finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,296 @@
+//! The PostgreSQL backend: durable tasks shared by every process of a deployment.
+//!
+//! The same `#[task]` functions and the same YAML run here as in memory; what changes is where
+//! a submitted task waits. A task submitted through [`Postgres`] is a row in `preheat_tasks`:
+//! it survives restarts, and any process whose runtime was started with
+//! [`RuntimeBuilder::postgres`](crate::RuntimeBuilder::postgres) may run it.
+//!
+//! ```no_run
+//! use preheat::postgres::Postgres;
+//! use preheat::{Runtime, task};
+//! # preheat::metadata!("tests/meta");
+//! # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct CloseInput { order_id: u64 }
+//! # #[task("order.timeout_close")]
+//! # async fn close_unpaid(input: CloseInput) -> Result<(), std::io::Error> { Ok(()) }
+//!
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! // Connects and brings the schema up to date (idempotent; safe from many processes at once).
+//! let pg = Postgres::connect("postgres://postgres@127.0.0.1/test").await?;
+//! // A worker process: pre-warmed pools as usual, fed from the table.
+//! let runtime = Runtime::builder().postgres(pg.clone()).start().await?;
+//!
+//! // Anywhere, even a process that runs no tasks: the order and its close, atomically.
+//! let mut tx = pg.pool().begin().await?;
+//! sqlx::query("INSERT INTO orders (id) VALUES (42)").execute(&mut *tx).await?;
+//! preheat::postgres::NewTask::new(close_unpaid, CloseInput { order_id: 42 })
+//!     .after(std::time::Duration::from_secs(30 * 60))
+//!     .key("close:42")
+//!     .submit_tx(&mut tx)
+//!     .await?;
+//! tx.commit().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Guarantees
+//!
+//! **At least once.** A worker claims a batch of due rows (`FOR UPDATE SKIP LOCKED`), holds a
+//! lease on each, and renews it with a heartbeat. If the process dies (SIGKILL, a lost network),
+//! its leases run out and another worker takes the rows again, after [`Postgres::lease`]
+//! (30 s by default), not an hour later. A task whose worker died after it ran but before its
+//! result was stored **runs again**: write tasks to be idempotent (a conditional update, a
+//! unique key). An attempt lost with its worker counts as an attempt, so a task that kills its
+//! process cannot loop forever: after `retry.max_attempts` it is dead.
+//!
+//! - Retries, backoff and the dead-letter state are rows: a failed attempt is due again after
+//!   its backoff (`state = 'ready'`, `run_at` later); one that used up its attempts is
+//!   `'dead'`, with its input and last error kept (see [`Postgres::dead_letters`]).
+//! - Delayed tasks are rows with a later `run_at`: an order's close at +30 min survives every
+//!   restart.
+//! - [`NewTask::submit_tx`] writes the task inside the application's own transaction: it
+//!   exists if and only if that transaction commits.
+//! - [`NewTask::key`] makes a submit idempotent: a second submit with the same key (while the
+//!   first row is kept, see [`Postgres::keep_completed`]) does nothing.
+//! - A schedule fires once per tick across all processes: each process's timer submits the tick
+//!   under the key `schedule:<task>@<tick>`, and only the first submit counts. `every`
+//!   schedules tick on a grid counted from the Unix epoch, so that all processes agree on it.
+//! - Flows are rows too: when a task with downstream tasks succeeds, its downstream tasks are
+//!   written in the same transaction that marks it completed, keyed per flow run, so a flow
+//!   survives the death of the process that started it and a task run twice starts its
+//!   downstream tasks once.
+//!
+//! Workers wake on `LISTEN/NOTIFY` and poll as a fallback; behind a pooler that breaks
+//! `LISTEN` (transaction pooling), choose [`Wake::Poll`].
+
+mod migrate;
+mod settle;
+mod submit;
+mod worker;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+
+pub use submit::{NewTask, Submitted, submit_all_tx, submit_tx};
+pub(crate) use worker::Worker;
+
+/// A connection to the task table, and how workers use it. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Postgres {
+    pool: PgPool,
+    settings: Arc<Settings>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    pub(crate) lease: Duration,
+    pub(crate) wake: Wake,
+    pub(crate) claim_batch: u32,
+    pub(crate) max_in_flight: usize,
+    pub(crate) keep_completed: Duration,
+}
+
+/// How an idle worker learns of new tasks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Wake {
+    /// `LISTEN` for inserts, and poll at this interval as a fallback (missed notifications,
+    /// retries and delays due in other processes). The default, with 1 s.
+    Listen {
+        /// How often to look anyway.
+        poll: Duration,
+    },
+    /// Poll only, at this interval: for poolers that do not pass `LISTEN` through.
+    Poll(Duration),
+}
+
+impl Wake {
+    pub(crate) fn poll_interval(self) -> Duration {
+        match self {
+            Wake::Listen { poll } | Wake::Poll(poll) => poll,
+        }
+    }
+}
+
+/// What went wrong talking to the task table.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The database refused or the connection failed.
+    #[error("postgres: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The input of a task did not serialize to JSON; nothing was written.
+    #[error("the input of task `{task}` does not serialize to JSON: {source}")]
+    Input {
+        /// The task id.
+        task: &'static str,
+        /// Why.
+        source: serde_json::Error,
+    },
+    /// The tasks linked into this binary do not match their metadata.
+    #[error(transparent)]
+    Registry(&'static crate::RegistryError),
+    /// The schema in the database is newer than this binary knows.
+    #[error("the preheat schema in the database is at version {found}, newer than this binary's {known}")]
+    SchemaTooNew {
+        /// The database's version.
+        found: i32,
+        /// The newest this binary knows.
+        known: i32,
+    },
+}
+
+/// How many rows are in each state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Due now or later, not claimed.
+    pub ready: i64,
+    /// Claimed by a worker whose lease runs.
+    pub running: i64,
+    /// Succeeded (kept for [`Postgres::keep_completed`]).
+    pub completed: i64,
+    /// Failed for good.
+    pub dead: i64,
+}
+
+/// A task that failed for good, as stored.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct DeadLetter {
+    /// The row id.
+    pub id: i64,
+    /// The task id.
+    pub task: String,
+    /// The input, as JSON.
+    pub input: serde_json::Value,
+    /// Attempts started.
+    pub attempts: i32,
+    /// The last error.
+    pub error: Option<String>,
+}
+
+impl Postgres {
+    /// Connects with a pool of up to 8 connections and brings the schema up to date.
+    pub async fn connect(url: &str) -> Result<Self, Error> {
+        let pool = PgPoolOptions::new().max_connections(8).connect(url).await?;
+        Self::from_pool(pool).await
+    }
+
+    /// Connects like [`connect`](Self::connect) with preheat's tables in schema `schema`
+    /// (created if missing; `public` stays on the search path for the application's tables):
+    /// for several deployments, or test runs, sharing one database.
+    pub async fn connect_in_schema(url: &str, schema: &str) -> Result<Self, Error> {
+        let quoted = format!("\"{}\"", schema.replace('"', "\"\""));
+        let pool = PgPoolOptions::new().max_connections(1).connect(url).await?;
+        sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {quoted}")).execute(&pool).await?;
+        pool.close().await;
+        let options: sqlx::postgres::PgConnectOptions = url.parse()?;
+        let options = options.options([("search_path", format!("{quoted},public"))]);
+        let pool = PgPoolOptions::new().max_connections(8).connect_with(options).await?;
+        Self::from_pool(pool).await
+    }
+
+    /// Uses the application's pool and brings the schema up to date.
+    pub async fn from_pool(pool: PgPool) -> Result<Self, Error> {
+        migrate::run(&pool).await?;
+        let settings = Settings {
+            lease: Duration::from_secs(30),
+            wake: Wake::Listen { poll: Duration::from_secs(1) },
+            claim_batch: 256,
+            max_in_flight: 1024,
+            keep_completed: Duration::from_secs(3600),
+        };
+        Ok(Self { pool, settings: Arc::new(settings) })
+    }
+
+    fn with(mut self, change: impl FnOnce(&mut Settings)) -> Self {
+        change(Arc::make_mut(&mut self.settings));
+        self
+    }
+
+    /// How long a claimed task stays with its worker without a heartbeat; the heartbeat renews
+    /// it every third of this. A dead worker's tasks run elsewhere after at most this long.
+    /// Default: 30 s.
+    pub fn lease(self, lease: Duration) -> Self {
+        self.with(|settings| settings.lease = lease.max(Duration::from_millis(300)))
+    }
+
+    /// How idle workers learn of new tasks. Default: [`Wake::Listen`] with a 1 s poll.
+    pub fn wake(self, wake: Wake) -> Self {
+        self.with(|settings| settings.wake = wake)
+    }
+
+    /// Rows claimed per query, at most. Default: 256.
+    pub fn claim_batch(self, rows: u32) -> Self {
+        self.with(|settings| settings.claim_batch = rows.max(1))
+    }
+
+    /// Tasks a process holds at once, queued in its pools or running. Default: 1024.
+    pub fn max_in_flight(self, tasks: usize) -> Self {
+        self.with(|settings| settings.max_in_flight = tasks.max(1))
+    }
+
+    /// How long completed rows (and their unique keys) are kept before workers delete them.
+    /// Default: 1 hour.
+    pub fn keep_completed(self, keep: Duration) -> Self {
+        self.with(|settings| settings.keep_completed = keep)
+    }
+
+    /// The connection pool, for the application's own queries and transactions.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Submits a task now, outside any transaction. See [`NewTask`] for keys and delays.
+    pub async fn submit<T: crate::Task>(&self, task: T, input: T::Input) -> Result<Submitted, Error> {
+        NewTask::new(task, input).submit(self).await
+    }
+
+    /// Submits many tasks of one kind in one statement, due now and without keys (a campaign's
+    /// coupons, a backfill); returns how many were written. Inside a transaction: [`submit_all_tx`].
+    pub async fn submit_all<T: crate::Task>(
+        &self,
+        _task: T,
+        inputs: impl IntoIterator<Item = T::Input>,
+    ) -> Result<u64, Error> {
+        let mut conn = self.pool.acquire().await?;
+        submit::insert_all::<T>(&mut conn, inputs).await
+    }
+
+    /// How many rows are in each state.
+    pub async fn counts(&self) -> Result<Counts, Error> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT state, count(*) FROM preheat_tasks GROUP BY state").fetch_all(&self.pool).await?;
+        let mut counts = Counts::default();
+        for (state, count) in rows {
+            match state.as_str() {
+                "ready" => counts.ready = count,
+                "running" => counts.running = count,
+                "completed" => counts.completed = count,
+                _ => counts.dead += count,
+            }
+        }
+        Ok(counts)
+    }
+
+    /// The tasks that failed for good, oldest first.
+    pub async fn dead_letters(&self) -> Result<Vec<DeadLetter>, Error> {
+        let rows: Vec<(i64, String, String, i32, Option<String>)> = sqlx::query_as(
+            "SELECT id, task, input::text, attempt, last_error FROM preheat_tasks WHERE state = 'dead' ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, task, input, attempts, error)| DeadLetter {
+                id,
+                task,
+                // Stored from `serde_json` text, so it parses; `Null` if someone edited the row.
+                input: serde_json::from_str(&input).unwrap_or_default(),
+                attempts,
+                error,
+            })
+            .collect())
+    }
+}

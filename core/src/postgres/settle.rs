@@ -1,0 +1,188 @@
+//! Storing results: completed, due again after a backoff, dead, or given back; and for flows,
+//! the downstream tasks, in the same transaction.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::time::Duration;
+
+use sqlx::PgConnection;
+use tokio::sync::{Notify, mpsc};
+
+use super::submit::Rows;
+use super::{Error, Postgres};
+use crate::lease::AttemptResult;
+use crate::registry::Registry;
+use crate::retry::backoff;
+
+/// Results stored per transaction, at most.
+const BATCH: usize = 1024;
+
+/// One leased attempt's result, on its way to the database.
+#[derive(Debug)]
+pub(crate) struct Settled {
+    pub(crate) id: i64,
+    pub(crate) task: usize,
+    pub(crate) attempt: u32,
+    pub(crate) flow: Option<i64>,
+    pub(crate) result: AttemptResult,
+}
+
+/// Writes results in batches, one transaction each.
+pub(crate) struct Settler {
+    pub(crate) pg: Postgres,
+    pub(crate) worker: i64,
+    pub(crate) registry: &'static Registry,
+    pub(crate) in_flight: Arc<AtomicUsize>,
+    pub(crate) room: Arc<Notify>,
+}
+
+impl Settler {
+    /// Runs until every sender (the claimer and each lease) is gone.
+    pub(crate) async fn run(self, mut results: mpsc::UnboundedReceiver<Settled>) {
+        let mut batch = Vec::with_capacity(BATCH);
+        while results.recv_many(&mut batch, BATCH).await > 0 {
+            let mut pause = Duration::from_millis(50);
+            // A result is never dropped while the database is away: its lease would run out
+            // and the task run again. Keep trying; the leases are renewed meanwhile.
+            while let Err(error) = self.store(&batch).await {
+                tracing::warn!(%error, results = batch.len(), "postgres: results not stored; trying again");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(2));
+            }
+            self.in_flight.fetch_sub(batch.len(), SeqCst);
+            self.room.notify_one();
+            batch.clear();
+        }
+    }
+
+    async fn store(&self, batch: &[Settled]) -> Result<(), Error> {
+        let mut completed = Vec::new();
+        let (mut again, mut again_ms, mut again_error) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut dead, mut dead_error) = (Vec::new(), Vec::new());
+        let mut released = Vec::new();
+        for settled in batch {
+            let task = &self.registry.tasks()[settled.task];
+            match &settled.result {
+                AttemptResult::Succeeded(_) => completed.push(settled.id),
+                AttemptResult::Failed { error, retryable }
+                    if *retryable && settled.attempt < task.meta().retry.max_attempts =>
+                {
+                    let delay = backoff(&task.meta().retry, settled.attempt);
+                    tracing::warn!(task = task.id(), attempt = settled.attempt, ?delay, %error, "task attempt failed; retrying");
+                    again.push(settled.id);
+                    again_ms.push(delay.as_millis() as i64);
+                    again_error.push(error.clone());
+                }
+                AttemptResult::Failed { error, .. } => {
+                    tracing::error!(task = task.id(), attempts = settled.attempt, %error, "task failed for good; dead");
+                    dead.push(settled.id);
+                    dead_error.push(error.clone());
+                }
+                AttemptResult::NotRun => released.push(settled.id),
+            }
+        }
+        let mut tx = self.pg.pool().begin().await?;
+        // Every update checks the lease is still ours: if it ran out and another worker took
+        // the row, that worker's result counts.
+        let completed: Vec<i64> = sqlx::query_scalar(
+            "UPDATE preheat_tasks SET state = 'completed', finished_at = now(), lease_owner = NULL
+             WHERE id = ANY($1) AND lease_owner = $2 AND state = 'running' RETURNING id",
+        )
+        .bind(&completed)
+        .bind(self.worker)
+        .fetch_all(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE preheat_tasks t SET state = 'ready', run_at = now() + r.ms * interval '1 millisecond',
+                 last_error = r.error, lease_owner = NULL
+             FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS r(id, ms, error)
+             WHERE t.id = r.id AND t.lease_owner = $4 AND t.state = 'running'",
+        )
+        .bind(&again)
+        .bind(&again_ms)
+        .bind(&again_error)
+        .bind(self.worker)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE preheat_tasks t SET state = 'dead', finished_at = now(), last_error = r.error, lease_owner = NULL
+             FROM unnest($1::bigint[], $2::text[]) AS r(id, error)
+             WHERE t.id = r.id AND t.lease_owner = $3 AND t.state = 'running'",
+        )
+        .bind(&dead)
+        .bind(&dead_error)
+        .bind(self.worker)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE preheat_tasks SET state = 'ready', run_at = now(), attempt = attempt - 1, lease_owner = NULL
+             WHERE id = ANY($1) AND lease_owner = $2 AND state = 'running'",
+        )
+        .bind(&released)
+        .bind(self.worker)
+        .execute(&mut *tx)
+        .await?;
+        self.start_downstream(&mut tx, batch, &completed).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Writes the tasks that follow the completed ones. Each is keyed by its flow run, so an
+    /// upstream task that ran twice starts it once.
+    async fn start_downstream(&self, tx: &mut PgConnection, batch: &[Settled], completed: &[i64]) -> Result<(), Error> {
+        let mut rows = Rows::default();
+        for settled in batch {
+            let (AttemptResult::Succeeded(Some(output)), Some(flow)) = (&settled.result, settled.flow) else {
+                continue;
+            };
+            if !completed.contains(&settled.id) {
+                continue;
+            }
+            let tasks = self.registry.tasks();
+            for &next in self.registry.downstream(settled.task) {
+                let upstream = self.registry.upstream(next);
+                let input = if upstream.len() == 1 {
+                    Some(output.clone())
+                } else {
+                    fan_in(tx, flow, tasks[next].id(), tasks[settled.task].id(), output, upstream, self.registry)
+                        .await?
+                };
+                if let Some(input) = input {
+                    let id = tasks[next].id();
+                    rows.push(id, input, Some(flow), Some(format!("flow:{flow}:{id}")));
+                }
+            }
+        }
+        rows.insert(tx, false).await?;
+        Ok(())
+    }
+}
+
+/// Adds one upstream output to a fan-in task's parts; once all are in, returns its input, the
+/// outputs as a JSON array in `upstream` order (how a tuple serializes).
+async fn fan_in(
+    tx: &mut PgConnection,
+    flow: i64,
+    task: &str,
+    from: &str,
+    output: &str,
+    upstream: &[usize],
+    registry: &Registry,
+) -> Result<Option<String>, Error> {
+    // The row lock makes sibling upstream tasks finishing at once see each other's parts.
+    let parts: String = sqlx::query_scalar(
+        "INSERT INTO preheat_flow_parts (flow_id, task, parts) VALUES ($1, $2, jsonb_build_object($3::text, $4::jsonb))
+         ON CONFLICT (flow_id, task) DO UPDATE SET parts = preheat_flow_parts.parts || excluded.parts
+         RETURNING parts::text",
+    )
+    .bind(flow)
+    .bind(task)
+    .bind(from)
+    .bind(output)
+    .fetch_one(&mut *tx)
+    .await?;
+    let mut parts: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&parts).unwrap_or_default();
+    let inputs: Option<Vec<serde_json::Value>> =
+        upstream.iter().map(|&up| parts.remove(registry.tasks()[up].id())).collect();
+    Ok(inputs.map(|inputs| serde_json::Value::Array(inputs).to_string()))
+}

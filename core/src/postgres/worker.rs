@@ -1,0 +1,322 @@
+//! A runtime's worker on the task table: claims due rows, feeds them to the pools, holds their
+//! leases, and stores their results.
+
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use sqlx::postgres::PgListener;
+use tokio::sync::{Notify, mpsc, watch};
+use tokio::task::JoinHandle;
+
+use super::settle::{Settled, Settler};
+use super::submit::{Due, insert};
+use super::{Error, Postgres, Wake};
+use crate::lease::{AttemptResult, Lease};
+use crate::registry::Registry;
+use crate::runtime::Inner;
+use crate::sync::lock;
+
+/// The channel `NOTIFY` speaks on (see the migration's trigger).
+const CHANNEL: &str = "preheat_tasks";
+
+/// One process's worker. Its id owns the leases it takes.
+pub(crate) struct Worker {
+    pg: Postgres,
+    id: i64,
+    registry: &'static Registry,
+    /// The task ids this binary runs: a process claims only what it can run.
+    tasks: Vec<String>,
+    /// Claimed and not yet settled in the database.
+    in_flight: Arc<AtomicUsize>,
+    /// Told when settled tasks make room for more.
+    room: Arc<Notify>,
+    stop: watch::Sender<bool>,
+    running: Mutex<Running>,
+}
+
+#[derive(Default)]
+struct Running {
+    claimer: Option<JoinHandle<()>>,
+    settler: Option<JoinHandle<()>>,
+    heartbeat: Option<JoinHandle<()>>,
+}
+
+/// A claimed row.
+type Claimed = (i64, String, String, i32, Option<i64>);
+
+impl Worker {
+    pub(crate) fn new(pg: Postgres, registry: &'static Registry) -> Arc<Self> {
+        Arc::new(Self {
+            pg,
+            // Random, not the pid: pids repeat across machines and restarts.
+            id: fastrand::i64(1..i64::MAX),
+            registry,
+            tasks: registry.tasks().iter().map(|task| task.id().to_owned()).collect(),
+            in_flight: Arc::default(),
+            room: Arc::default(),
+            stop: watch::Sender::new(false),
+            running: Mutex::default(),
+        })
+    }
+
+    /// Starts claiming, once the runtime is warm.
+    pub(crate) fn start(self: &Arc<Self>, runtime: Weak<Inner>) {
+        let (settle, settled) = mpsc::unbounded_channel();
+        let settler = Settler {
+            pg: self.pg.clone(),
+            worker: self.id,
+            registry: self.registry,
+            in_flight: self.in_flight.clone(),
+            room: self.room.clone(),
+        };
+        let mut running = lock(&self.running);
+        if running.claimer.is_some() || *self.stop.borrow() {
+            return;
+        }
+        running.settler = Some(tokio::spawn(settler.run(settled)));
+        running.heartbeat = Some(tokio::spawn(self.clone().heartbeat()));
+        running.claimer = Some(tokio::spawn(self.clone().claim_loop(runtime, settle)));
+        tracing::info!(worker = self.id, "claiming tasks from postgres");
+    }
+
+    /// Stops claiming; what was claimed still runs and settles.
+    pub(crate) async fn stop_claiming(&self) {
+        self.stop.send_replace(true);
+        let claimer = lock(&self.running).claimer.take();
+        if let Some(claimer) = claimer {
+            let _ = claimer.await;
+        }
+    }
+
+    /// After the pools stopped: stores every result (their leases have all settled or dropped
+    /// by now), stops the heartbeat and gives back anything still leased.
+    pub(crate) async fn finish(&self, deadline: tokio::time::Instant) {
+        let (settler, heartbeat) = {
+            let mut running = lock(&self.running);
+            (running.settler.take(), running.heartbeat.take())
+        };
+        if let Some(mut settler) = settler
+            && tokio::time::timeout_at(deadline, &mut settler).await.is_err()
+        {
+            tracing::warn!("postgres: results not all stored by the shutdown deadline; their tasks will run again");
+            settler.abort();
+        }
+        if let Some(heartbeat) = heartbeat {
+            heartbeat.abort();
+        }
+        let released = sqlx::query(
+            "UPDATE preheat_tasks SET state = 'ready', run_at = now(), attempt = attempt - 1, lease_owner = NULL
+             WHERE lease_owner = $1 AND state = 'running'",
+        )
+        .bind(self.id)
+        .execute(self.pg.pool())
+        .await;
+        match released {
+            Ok(done) if done.rows_affected() > 0 => {
+                tracing::info!(tasks = done.rows_affected(), "postgres: leases given back at shutdown");
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "postgres: leases not given back; they expire instead"),
+        }
+    }
+
+    /// Submits a schedule's tick under a key every process computes alike, so one run happens
+    /// per tick however many processes tick.
+    pub(crate) fn submit_tick(self: &Arc<Self>, task: usize, tick: u64) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let id = this.registry.tasks()[task].id();
+            let key = format!("schedule:{id}@{tick}");
+            let starts_flow = !this.registry.downstream(task).is_empty();
+            let submitted = async {
+                let mut conn = this.pg.pool().acquire().await?;
+                insert(&mut conn, id, "null", Due::After(Duration::ZERO), Some(&key), None, starts_flow).await
+            };
+            if let Err(error) = submitted.await {
+                tracing::warn!(task = id, tick, %error, "schedule tick not submitted");
+            }
+        });
+    }
+
+    async fn claim_loop(self: Arc<Self>, runtime: Weak<Inner>, settle: mpsc::UnboundedSender<Settled>) {
+        let settings = &self.pg.settings;
+        let poll = settings.wake.poll_interval();
+        let mut stop = self.stop.subscribe();
+        let mut listener = None;
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            if listener.is_none() && matches!(settings.wake, Wake::Listen { .. }) {
+                listener = self.listen().await;
+            }
+            let room = settings.max_in_flight.saturating_sub(self.in_flight.load(SeqCst));
+            if room == 0 {
+                tokio::select! {
+                    _ = self.room.notified() => continue,
+                    _ = stop.changed() => return,
+                }
+            }
+            let want = room.min(settings.claim_batch as usize);
+            let wait = match self.claim(want).await {
+                Ok(rows) if rows.len() == want => {
+                    self.dispatch(rows, &runtime, &settle);
+                    continue;
+                }
+                Ok(rows) => {
+                    self.dispatch(rows, &runtime, &settle);
+                    self.next_due().await.unwrap_or(poll).min(poll)
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "postgres: claim failed; trying again");
+                    poll
+                }
+            };
+            tokio::select! {
+                _ = stop.changed() => return,
+                _ = tokio::time::sleep(wait) => {}
+                lost = notified(&mut listener) => if lost {
+                    tracing::warn!("postgres: LISTEN connection lost; polling until it is back");
+                    listener = None;
+                    tokio::time::sleep(poll.min(Duration::from_millis(100))).await;
+                },
+            }
+        }
+    }
+
+    async fn listen(&self) -> Option<PgListener> {
+        let listener = async {
+            let mut listener = PgListener::connect_with(self.pg.pool()).await?;
+            listener.listen(CHANNEL).await?;
+            Ok::<_, sqlx::Error>(listener)
+        };
+        match listener.await {
+            Ok(listener) => Some(listener),
+            Err(error) => {
+                tracing::warn!(%error, "postgres: LISTEN failed; polling");
+                None
+            }
+        }
+    }
+
+    /// Claims up to `rows` due rows: ready ones, and running ones whose lease ran out.
+    async fn claim(&self, rows: usize) -> Result<Vec<Claimed>, Error> {
+        let lease_ms = self.pg.settings.lease.as_millis() as i64;
+        Ok(sqlx::query_as(
+            "WITH due AS (
+                 SELECT id FROM preheat_tasks
+                 WHERE state IN ('ready', 'running') AND run_at <= now() AND task = ANY($1)
+                 ORDER BY run_at
+                 LIMIT $2
+                 FOR UPDATE SKIP LOCKED)
+             UPDATE preheat_tasks t
+             SET state = 'running', attempt = t.attempt + 1, lease_owner = $3,
+                 run_at = now() + $4 * interval '1 millisecond', started_at = now()
+             FROM due WHERE t.id = due.id
+             RETURNING t.id, t.task, t.input::text, t.attempt, t.flow_id",
+        )
+        .bind(&self.tasks)
+        .bind(rows as i64)
+        .bind(self.id)
+        .bind(lease_ms)
+        .fetch_all(self.pg.pool())
+        .await?)
+    }
+
+    /// How long until the next row is due (a delayed task, a retry, a lease running out).
+    async fn next_due(&self) -> Result<Duration, Error> {
+        let seconds: Option<f64> = sqlx::query_scalar(
+            "SELECT extract(epoch FROM min(run_at) - now())::float8 FROM preheat_tasks
+             WHERE state IN ('ready', 'running') AND task = ANY($1)",
+        )
+        .bind(&self.tasks)
+        .fetch_one(self.pg.pool())
+        .await?;
+        // Due already but locked by another worker: look again soon, without spinning.
+        Ok(seconds.map_or(Duration::MAX, |seconds| Duration::from_secs_f64(seconds.max(0.001))))
+    }
+
+    /// Hands each claimed row to its task's pool, with a lease that reports to the settler.
+    fn dispatch(&self, rows: Vec<Claimed>, runtime: &Weak<Inner>, settle: &mpsc::UnboundedSender<Settled>) {
+        self.in_flight.fetch_add(rows.len(), SeqCst);
+        let runtime = runtime.upgrade();
+        for (id, task, input, attempt, flow) in rows {
+            let attempt = u32::try_from(attempt).unwrap_or(u32::MAX);
+            let Some(index) = self.registry.index_of_id(&task) else {
+                unreachable!("only this binary's tasks are claimed")
+            };
+            let settle = settle.clone();
+            let report = move |result| {
+                // The settler outlives every lease (it stops when all are dropped).
+                let _ = settle.send(Settled { id, task: index, attempt, flow, result });
+            };
+            let max_attempts = self.registry.tasks()[index].meta().retry.max_attempts;
+            if attempt > max_attempts {
+                report(AttemptResult::Failed {
+                    error: format!("attempt {} was lost with its worker (its lease expired)", attempt - 1),
+                    retryable: false,
+                });
+                continue;
+            }
+            let lease = Lease::new(attempt, !self.registry.downstream(index).is_empty(), report);
+            // Shutting down: the lease drops and gives the row back.
+            if let Some(pool) = runtime.as_ref().and_then(|runtime| runtime.pool_at(index)) {
+                pool.submit_leased(&input, lease);
+            }
+        }
+    }
+
+    /// Renews this worker's leases every third of the lease, and deletes old completed rows.
+    async fn heartbeat(self: Arc<Self>) {
+        let settings = &self.pg.settings;
+        let mut beat = tokio::time::interval(settings.lease / 3);
+        beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut prune = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                _ = beat.tick() => {
+                    let renewed = sqlx::query(
+                        "UPDATE preheat_tasks SET run_at = now() + $2 * interval '1 millisecond'
+                         WHERE lease_owner = $1 AND state = 'running'",
+                    )
+                    .bind(self.id)
+                    .bind(settings.lease.as_millis() as i64)
+                    .execute(self.pg.pool())
+                    .await;
+                    if let Err(error) = renewed {
+                        tracing::warn!(%error, "postgres: heartbeat failed; leases run out if this lasts");
+                    }
+                }
+                _ = prune.tick() => {
+                    let pruned = sqlx::query(
+                        "DELETE FROM preheat_tasks WHERE id IN (
+                             SELECT id FROM preheat_tasks
+                             WHERE state = 'completed' AND finished_at < now() - $1 * interval '1 millisecond'
+                             LIMIT 10000)",
+                    )
+                    .bind(settings.keep_completed.as_millis() as i64)
+                    .execute(self.pg.pool())
+                    .await;
+                    if let Err(error) = pruned {
+                        tracing::warn!(%error, "postgres: completed rows not pruned");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Waits for a notification; `true` if the connection was lost. Never returns without one.
+async fn notified(listener: &mut Option<PgListener>) -> bool {
+    match listener {
+        Some(listener) => listener.recv().await.is_err(),
+        None => std::future::pending().await,
+    }
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker").field("id", &self.id).field("in_flight", &self.in_flight).finish_non_exhaustive()
+    }
+}

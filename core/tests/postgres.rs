@@ -1,0 +1,332 @@
+//! The PostgreSQL backend against a live database: set `PREHEAT_DATABASE_URL` (CI does); without
+//! it every test here says it skipped. Each test works in a schema of its own.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{LazyLock, Mutex};
+use std::time::Duration;
+
+use preheat::postgres::{Counts, NewTask, Postgres, Submitted, Wake};
+use preheat::{Ctx, Runtime, task};
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+preheat::metadata!("tests/meta/postgres");
+
+/// Each test's channel, by tag: tasks report what they saw to the test that submitted them.
+static REPORTS: LazyLock<Mutex<HashMap<String, mpsc::UnboundedSender<String>>>> = LazyLock::new(Mutex::default);
+
+fn report(tag: &str, what: impl Into<String>) {
+    if let Some(sender) = REPORTS.lock().expect("no test panics holding it").get(tag) {
+        let _ = sender.send(what.into());
+    }
+}
+
+fn reports(tag: &str) -> mpsc::UnboundedReceiver<String> {
+    let (sender, receiver) = mpsc::unbounded_channel();
+    REPORTS.lock().expect("no test panics holding it").insert(tag.to_owned(), sender);
+    receiver
+}
+
+#[task("pg.record", metadata = "tests/meta/postgres")]
+async fn record(input: (String, u64)) -> Result<u64, String> {
+    report(&input.0, input.1.to_string());
+    Ok(input.1)
+}
+
+/// Fails its first `fails` attempts.
+#[task("pg.flaky", metadata = "tests/meta/postgres")]
+async fn flaky(ctx: Ctx, input: (String, u32)) -> Result<(), String> {
+    report(&input.0, format!("attempt {}", ctx.attempt()));
+    if ctx.attempt() <= input.1 { Err(format!("attempt {} failed", ctx.attempt())) } else { Ok(()) }
+}
+
+#[task("pg.panics", metadata = "tests/meta/postgres")]
+async fn panics(ctx: Ctx, tag: String) -> Result<(), String> {
+    report(&tag, format!("attempt {}", ctx.attempt()));
+    panic!("boom on attempt {}", ctx.attempt())
+}
+
+/// Never finishes: for shutdown.
+#[task("pg.stuck", metadata = "tests/meta/postgres")]
+async fn stuck(tag: String) -> Result<(), String> {
+    report(&tag, "started");
+    std::future::pending().await
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Order {
+    tag: String,
+    id: u32,
+}
+
+#[task("pg.order", metadata = "tests/meta/postgres")]
+async fn place_order(placed: Order) -> Result<Order, String> {
+    report(&placed.tag, format!("order {}", placed.id));
+    Ok(placed)
+}
+
+#[task("pg.reserve", metadata = "tests/meta/postgres")]
+async fn reserve(placed: Order) -> Result<(String, u32), String> {
+    report(&placed.tag, format!("reserve {}", placed.id));
+    Ok((placed.tag, placed.id * 10))
+}
+
+#[task("pg.pay", metadata = "tests/meta/postgres")]
+async fn pay(placed: Order) -> Result<u32, String> {
+    report(&placed.tag, format!("pay {}", placed.id));
+    Ok(placed.id * 100)
+}
+
+#[task("pg.ship", metadata = "tests/meta/postgres")]
+async fn ship(input: ((String, u32), u32)) -> Result<(), String> {
+    let ((tag, reserved), paid) = input;
+    report(&tag, format!("ship {reserved} {paid}"));
+    Ok(())
+}
+
+/// A fresh schema for one test; `None` (after saying so) without a database URL.
+async fn database(test: &str) -> Option<Postgres> {
+    let Ok(url) = std::env::var("PREHEAT_DATABASE_URL") else {
+        // Straight to stderr: the test harness captures `eprintln!` of passing tests.
+        let _ =
+            writeln!(std::io::stderr(), "SKIPPED {test}: PREHEAT_DATABASE_URL is not set (CI sets it; see .ci/run)");
+        return None;
+    };
+    let schema = format!("preheat_test_{test}");
+    let admin = sqlx::PgPool::connect(&url).await.expect("PREHEAT_DATABASE_URL is set, so the database must answer");
+    sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&admin).await.expect("a fresh schema");
+    admin.close().await;
+    Some(Postgres::connect_in_schema(&url, &schema).await.expect("the task table").lease(Duration::from_secs(2)))
+}
+
+async fn worker(pg: &Postgres) -> Runtime {
+    Runtime::builder()
+        .postgres(pg.clone())
+        .shutdown_timeout(Duration::from_millis(500))
+        .start()
+        .await
+        .expect("a runtime on postgres")
+}
+
+async fn next(reports: &mut mpsc::UnboundedReceiver<String>) -> String {
+    tokio::time::timeout(Duration::from_secs(20), reports.recv())
+        .await
+        .expect("a report within 20 s")
+        .expect("the sender is kept in REPORTS")
+}
+
+/// Waits until the counts satisfy `done`, for what no task reports (a row's final state).
+async fn until(pg: &Postgres, done: impl Fn(&Counts) -> bool) -> Counts {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let counts = pg.counts().await.expect("counts");
+        if done(&counts) {
+            return counts;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "counts stuck at {counts:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submitted_task_runs_once_and_is_completed() {
+    let Some(pg) = database("runs").await else { return };
+    let mut seen = reports("runs");
+    let runtime = worker(&pg).await;
+    let submitted = pg.submit(record, ("runs".into(), 7)).await.unwrap();
+    assert!(matches!(submitted, Submitted::New { flow: None, .. }), "{submitted:?}");
+    assert_eq!(next(&mut seen).await, "7");
+    let counts = until(&pg, |counts| counts.completed == 1).await;
+    assert_eq!(counts, Counts { completed: 1, ..counts }, "nothing else left");
+    runtime.shutdown().await.unwrap();
+    assert!(seen.try_recv().is_err(), "ran once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_submitted_in_a_transaction_exists_only_if_it_commits() {
+    let Some(pg) = database("tx").await else { return };
+    let mut seen = reports("tx");
+    let mut tx = pg.pool().begin().await.unwrap();
+    preheat::postgres::submit_tx(&mut tx, record, ("tx".into(), 1)).await.unwrap();
+    tx.rollback().await.unwrap();
+    let mut tx = pg.pool().begin().await.unwrap();
+    NewTask::new(record, ("tx".into(), 2)).submit_tx(&mut tx).await.unwrap();
+    assert_eq!(pg.counts().await.unwrap(), Counts::default(), "not visible before the commit");
+    tx.commit().await.unwrap();
+    let runtime = worker(&pg).await;
+    assert_eq!(next(&mut seen).await, "2", "only the committed task runs");
+    until(&pg, |counts| counts.completed == 1).await;
+    runtime.shutdown().await.unwrap();
+    assert!(seen.try_recv().is_err(), "the rolled-back task never ran");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unique_key_takes_effect_once() {
+    let Some(pg) = database("unique").await else { return };
+    let mut seen = reports("unique");
+    let first = NewTask::new(record, ("unique".into(), 1)).key("coupon:1").submit(&pg).await.unwrap();
+    let again = NewTask::new(record, ("unique".into(), 2)).key("coupon:1").submit(&pg).await.unwrap();
+    assert!(first.id().is_some());
+    assert_eq!(again, Submitted::Duplicate);
+    let runtime = worker(&pg).await;
+    assert_eq!(next(&mut seen).await, "1");
+    until(&pg, |counts| counts.completed == 1).await;
+    let late = NewTask::new(record, ("unique".into(), 3)).key("coupon:1").submit(&pg).await.unwrap();
+    assert_eq!(late, Submitted::Duplicate, "a completed task keeps its key");
+    runtime.shutdown().await.unwrap();
+    assert!(seen.try_recv().is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delayed_task_survives_a_restart_of_every_worker() {
+    let Some(pg) = database("delayed").await else { return };
+    let mut seen = reports("delayed");
+    NewTask::new(record, ("delayed".into(), 1)).after(Duration::from_millis(1500)).submit(&pg).await.unwrap();
+    let first = worker(&pg).await;
+    first.shutdown().await.unwrap();
+    drop(first);
+    assert_eq!(pg.counts().await.unwrap(), Counts { ready: 1, ..Counts::default() }, "still waiting");
+    let second = worker(&pg).await;
+    assert_eq!(next(&mut seen).await, "1");
+    until(&pg, |counts| counts.completed == 1).await;
+    second.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_attempts_are_retried_then_dead_with_their_input_and_error() {
+    let Some(pg) = database("retries").await else { return };
+    let mut seen = reports("retries");
+    let runtime = worker(&pg).await;
+    pg.submit(flaky, ("retries".into(), 2)).await.unwrap();
+    for attempt in 1..=3 {
+        assert_eq!(next(&mut seen).await, format!("attempt {attempt}"));
+    }
+    until(&pg, |counts| counts.completed == 1).await;
+    pg.submit(flaky, ("retries".into(), 5)).await.unwrap();
+    for attempt in 1..=3 {
+        assert_eq!(next(&mut seen).await, format!("attempt {attempt}"));
+    }
+    until(&pg, |counts| counts.dead == 1).await;
+    let dead = pg.dead_letters().await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!((dead[0].task.as_str(), dead[0].attempts), ("pg.flaky", 3));
+    assert_eq!(dead[0].input, serde_json::json!(["retries", 5]));
+    assert_eq!(dead[0].error.as_deref(), Some("task failed: attempt 3 failed"));
+    runtime.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_task_is_contained_retried_and_dead() {
+    let Some(pg) = database("panics").await else { return };
+    let mut seen = reports("panics");
+    let runtime = worker(&pg).await;
+    pg.submit(panics, "panics".into()).await.unwrap();
+    assert_eq!(next(&mut seen).await, "attempt 1");
+    assert_eq!(next(&mut seen).await, "attempt 2");
+    until(&pg, |counts| counts.dead == 1).await;
+    let dead = pg.dead_letters().await.unwrap();
+    assert!(dead[0].error.as_deref().is_some_and(|error| error.contains("boom on attempt 2")), "{dead:?}");
+    // The pool still works.
+    pg.submit(record, ("panics".into(), 9)).await.unwrap();
+    assert_eq!(next(&mut seen).await, "9");
+    runtime.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_workers_task_is_taken_again_after_its_lease() {
+    let Some(pg) = database("lease").await else { return };
+    let mut seen = reports("lease");
+    // What a worker killed mid-run leaves behind: a running row with a lease that ran out.
+    let id = pg.submit(record, ("lease".into(), 5)).await.unwrap().id().unwrap();
+    sqlx::query(
+        "UPDATE preheat_tasks SET state = 'running', attempt = 1, lease_owner = 42, run_at = now() WHERE id = $1",
+    )
+    .bind(id)
+    .execute(pg.pool())
+    .await
+    .unwrap();
+    // One whose lease still runs, and one lost on its last attempt.
+    let held = pg.submit(record, ("lease".into(), 6)).await.unwrap().id().unwrap();
+    sqlx::query(
+        "UPDATE preheat_tasks SET state = 'running', attempt = 1, lease_owner = 42, run_at = now() + interval '1 hour'
+         WHERE id = $1",
+    )
+    .bind(held)
+    .execute(pg.pool())
+    .await
+    .unwrap();
+    let lost = pg.submit(panics, "lease".into()).await.unwrap().id().unwrap();
+    sqlx::query(
+        "UPDATE preheat_tasks SET state = 'running', attempt = 2, lease_owner = 42, run_at = now() WHERE id = $1",
+    )
+    .bind(lost)
+    .execute(pg.pool())
+    .await
+    .unwrap();
+    let runtime = worker(&pg).await;
+    assert_eq!(next(&mut seen).await, "5", "the expired lease is reclaimed");
+    let counts = until(&pg, |counts| counts.completed == 1 && counts.dead == 1).await;
+    assert_eq!(counts.running, 1, "the live lease is left alone");
+    let dead = pg.dead_letters().await.unwrap();
+    assert_eq!(dead[0].id, lost);
+    assert!(dead[0].error.as_deref().is_some_and(|error| error.contains("lost with its worker")), "{dead:?}");
+    runtime.shutdown().await.unwrap();
+    assert!(seen.try_recv().is_err(), "the lost task is not run a third time");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_gives_back_what_it_could_not_finish() {
+    let Some(pg) = database("shutdown").await else { return };
+    let mut seen = reports("shutdown");
+    let runtime = worker(&pg).await;
+    pg.submit(stuck, "shutdown".into()).await.unwrap();
+    assert_eq!(next(&mut seen).await, "started");
+    // The stuck run is stopped at the deadline; its row is due again at once, attempt undone.
+    let _ = runtime.shutdown().await;
+    let row: (String, i32, Option<i64>) =
+        sqlx::query_as("SELECT state, attempt, lease_owner FROM preheat_tasks").fetch_one(pg.pool()).await.unwrap();
+    assert_eq!(row, ("ready".to_owned(), 0, None));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flow_runs_from_the_table_with_its_fan_in() {
+    let Some(pg) = database("flow").await else { return };
+    let mut seen = reports("flow");
+    let submitted = pg.submit(place_order, Order { tag: "flow".into(), id: 3 }).await.unwrap();
+    let Submitted::New { flow: Some(flow), .. } = submitted else {
+        panic!("a task with downstream tasks starts a flow: {submitted:?}")
+    };
+    let runtime = worker(&pg).await;
+    let mut steps = Vec::new();
+    for _ in 0..4 {
+        steps.push(next(&mut seen).await);
+    }
+    steps.sort();
+    assert_eq!(steps, ["order 3", "pay 3", "reserve 3", "ship 30 300"]);
+    until(&pg, |counts| counts.completed == 4).await;
+    let in_flow: i64 = sqlx::query_scalar("SELECT count(*) FROM preheat_tasks WHERE flow_id = $1")
+        .bind(flow)
+        .fetch_one(pg.pool())
+        .await
+        .unwrap();
+    assert_eq!(in_flow, 4);
+    runtime.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_alone_finds_work() {
+    let Some(pg) = database("poll").await else { return };
+    let pg = pg.wake(Wake::Poll(Duration::from_millis(50)));
+    let mut seen = reports("poll");
+    let runtime = worker(&pg).await;
+    pg.submit_all(record, (0..100).map(|n| ("poll".to_owned(), n))).await.unwrap();
+    let mut got: Vec<u64> = Vec::new();
+    for _ in 0..100 {
+        got.push(next(&mut seen).await.parse().unwrap());
+    }
+    got.sort();
+    assert_eq!(got, (0..100).collect::<Vec<_>>());
+    until(&pg, |counts| counts.completed == 100).await;
+    runtime.shutdown().await.unwrap();
+}
