@@ -23,6 +23,14 @@ use crate::task::Task;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct FlowId(u64);
 
+impl FlowId {
+    /// The id of a flow run stored in the PostgreSQL task table.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(crate) fn from_stored(id: i64) -> Self {
+        Self(id as u64)
+    }
+}
+
 impl fmt::Display for FlowId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "flow-{:x}", self.0)

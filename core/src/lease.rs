@@ -20,14 +20,21 @@ pub(crate) enum AttemptResult {
 /// A leased job's attempt number and where its result goes.
 pub(crate) struct Lease {
     pub(crate) attempt: u32,
+    /// The flow run the job belongs to, for its context and log lines.
+    pub(crate) flow: Option<i64>,
     /// Whether the output is serialized for downstream tasks.
     pub(crate) wants_output: bool,
     settle: Option<Box<dyn FnOnce(AttemptResult) + Send>>,
 }
 
 impl Lease {
-    pub(crate) fn new(attempt: u32, wants_output: bool, settle: impl FnOnce(AttemptResult) + Send + 'static) -> Self {
-        Self { attempt, wants_output, settle: Some(Box::new(settle)) }
+    pub(crate) fn new(
+        attempt: u32,
+        flow: Option<i64>,
+        wants_output: bool,
+        settle: impl FnOnce(AttemptResult) + Send + 'static,
+    ) -> Self {
+        Self { attempt, flow, wants_output, settle: Some(Box::new(settle)) }
     }
 
     /// Reports the attempt's result.

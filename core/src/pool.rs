@@ -276,7 +276,8 @@ impl<T: Task> Pool<T> {
     /// Runs a job to its end: attempts with timeout, panic containment and backoff, then the
     /// outcome to the submitter and, on failure, the job to the dead-letter list.
     async fn execute(&self, job: Job<T>, worker: &Worker, clock: &mut JobClock) {
-        match job.watch.as_ref().and_then(|watch| watch.watcher.flow_id()) {
+        let flow = job.watch.as_ref().and_then(|watch| watch.watcher.flow_id());
+        match flow.or_else(|| job.lease.as_ref()?.flow.map(FlowId::from_stored)) {
             // Every log line of a flow's tasks carries the flow's id.
             Some(flow) => {
                 self.run_job(job, Some(flow), worker, clock).instrument(tracing::info_span!("flow", id = %flow)).await;
@@ -394,7 +395,9 @@ impl<T: Task> Pool<T> {
     pub(crate) fn submit_without_waiting(&self, job: Job<T>) -> Result<(), PushError<Job<T>>> {
         match self.queue.try_push(job) {
             Ok(()) => self.grow_if_backlogged(),
-            Err(PushError::Full(job)) if self.meta.queue.on_full == OnFull::Block => {
+            // A leased job always waits: the claim already bounds how many there are, and the
+            // table, not this queue, is where work waits its turn.
+            Err(PushError::Full(job)) if self.meta.queue.on_full == OnFull::Block || job.lease.is_some() => {
                 self.try_grow();
                 let Some(pool) = self.this.upgrade() else { return Err(PushError::Closed(job)) };
                 let mut joins = lock(&self.joins);
@@ -472,10 +475,9 @@ impl<T: Task> ErasedPool for Pool<T> {
     fn submit_leased(&self, input: &str, lease: Lease) {
         match serde_json::from_str::<T::Input>(input) {
             Ok(input) => {
-                // Full or closed: the job is dropped with its lease, which gives it back.
-                if self.submit_without_waiting(Job { input, reply: None, watch: None, lease: Some(lease) }).is_err() {
-                    self.rejected();
-                }
+                // A full queue makes it wait for room; a closed one (shutdown) drops the job with
+                // its lease, which gives it back.
+                let _ = self.submit_without_waiting(Job { input, reply: None, watch: None, lease: Some(lease) });
             }
             Err(error) => lease.settle(AttemptResult::Failed {
                 error: format!("the stored input of `{}` does not parse: {error}", T::ID),

@@ -47,6 +47,13 @@ async fn panics(ctx: Ctx, tag: String) -> Result<(), String> {
     panic!("boom on attempt {}", ctx.attempt())
 }
 
+/// A one-worker pool behind a two-job queue that rejects when full.
+#[task("pg.narrow", metadata = "tests/meta/postgres")]
+async fn narrow(input: (String, u64)) -> Result<(), String> {
+    report(&input.0, input.1.to_string());
+    Ok(())
+}
+
 /// Never finishes: for shutdown.
 #[task("pg.stuck", metadata = "tests/meta/postgres")]
 async fn stuck(tag: String) -> Result<(), String> {
@@ -61,8 +68,11 @@ struct Order {
 }
 
 #[task("pg.order", metadata = "tests/meta/postgres")]
-async fn place_order(placed: Order) -> Result<Order, String> {
-    report(&placed.tag, format!("order {}", placed.id));
+async fn place_order(ctx: Ctx, placed: Order) -> Result<Order, String> {
+    report(
+        &placed.tag,
+        format!("order {} in {}", placed.id, ctx.flow_id().map(|id| id.to_string()).unwrap_or_default()),
+    );
     Ok(placed)
 }
 
@@ -303,7 +313,7 @@ async fn a_flow_runs_from_the_table_with_its_fan_in() {
         steps.push(next(&mut seen).await);
     }
     steps.sort();
-    assert_eq!(steps, ["order 3", "pay 3", "reserve 3", "ship 30 300"]);
+    assert_eq!(steps, [format!("order 3 in flow-{flow:x}"), "pay 3".into(), "reserve 3".into(), "ship 30 300".into()]);
     until(&pg, |counts| counts.completed == 4).await;
     let in_flow: i64 = sqlx::query_scalar("SELECT count(*) FROM preheat_tasks WHERE flow_id = $1")
         .bind(flow)
@@ -328,5 +338,23 @@ async fn polling_alone_finds_work() {
     got.sort();
     assert_eq!(got, (0..100).collect::<Vec<_>>());
     until(&pg, |counts| counts.completed == 100).await;
+    runtime.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_larger_than_the_queue_waits_for_room_instead_of_failing() {
+    let Some(pg) = database("narrow").await else { return };
+    let mut seen = reports("narrow");
+    pg.submit_all(narrow, (0..50).map(|n| ("narrow".to_owned(), n))).await.unwrap();
+    // One claim takes all 50 rows for a queue of 2 whose policy rejects.
+    let runtime = worker(&pg).await;
+    let mut got: Vec<u64> = Vec::new();
+    for _ in 0..50 {
+        got.push(next(&mut seen).await.parse().unwrap());
+    }
+    got.sort();
+    assert_eq!(got, (0..50).collect::<Vec<_>>());
+    let counts = until(&pg, |counts| counts.completed == 50).await;
+    assert_eq!(counts.ready + counts.dead, 0);
     runtime.shutdown().await.unwrap();
 }

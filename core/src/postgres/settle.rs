@@ -1,6 +1,7 @@
 //! Storing results: completed, due again after a backoff, dead, or given back; and for flows,
 //! the downstream tasks, in the same transaction.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
@@ -122,14 +123,19 @@ impl Settler {
         .bind(self.worker)
         .execute(&mut *tx)
         .await?;
-        self.start_downstream(&mut tx, batch, &completed).await?;
+        self.start_downstream(&mut tx, batch, &completed.into_iter().collect()).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Writes the tasks that follow the completed ones. Each is keyed by its flow run, so an
     /// upstream task that ran twice starts it once.
-    async fn start_downstream(&self, tx: &mut PgConnection, batch: &[Settled], completed: &[i64]) -> Result<(), Error> {
+    async fn start_downstream(
+        &self,
+        tx: &mut PgConnection,
+        batch: &[Settled],
+        completed: &HashSet<i64>,
+    ) -> Result<(), Error> {
         let mut rows = Rows::default();
         for settled in batch {
             let (AttemptResult::Succeeded(Some(output)), Some(flow)) = (&settled.result, settled.flow) else {

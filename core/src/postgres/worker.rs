@@ -38,8 +38,9 @@ pub(crate) struct Worker {
 #[derive(Default)]
 struct Running {
     claimer: Option<JoinHandle<()>>,
+    /// The settler, with the heartbeat beside it: leases are renewed until the last result is
+    /// stored, which is when the settler ends.
     settler: Option<JoinHandle<()>>,
-    heartbeat: Option<JoinHandle<()>>,
 }
 
 /// A claimed row.
@@ -74,8 +75,13 @@ impl Worker {
         if running.claimer.is_some() || *self.stop.borrow() {
             return;
         }
-        running.settler = Some(tokio::spawn(settler.run(settled)));
-        running.heartbeat = Some(tokio::spawn(self.clone().heartbeat()));
+        let heartbeat = self.clone().heartbeat();
+        running.settler = Some(tokio::spawn(async move {
+            tokio::select! {
+                () = settler.run(settled) => {}
+                () = heartbeat => {}
+            }
+        }));
         running.claimer = Some(tokio::spawn(self.clone().claim_loop(runtime, settle)));
         tracing::info!(worker = self.id, "claiming tasks from postgres");
     }
@@ -92,18 +98,12 @@ impl Worker {
     /// After the pools stopped: stores every result (their leases have all settled or dropped
     /// by now), stops the heartbeat and gives back anything still leased.
     pub(crate) async fn finish(&self, deadline: tokio::time::Instant) {
-        let (settler, heartbeat) = {
-            let mut running = lock(&self.running);
-            (running.settler.take(), running.heartbeat.take())
-        };
+        let settler = lock(&self.running).settler.take();
         if let Some(mut settler) = settler
             && tokio::time::timeout_at(deadline, &mut settler).await.is_err()
         {
             tracing::warn!("postgres: results not all stored by the shutdown deadline; their tasks will run again");
             settler.abort();
-        }
-        if let Some(heartbeat) = heartbeat {
-            heartbeat.abort();
         }
         let released = sqlx::query(
             "UPDATE preheat_tasks SET state = 'ready', run_at = now(), attempt = attempt - 1, lease_owner = NULL
@@ -145,7 +145,8 @@ impl Worker {
         let mut stop = self.stop.subscribe();
         let mut listener = None;
         loop {
-            if *stop.borrow() {
+            // A runtime dropped without a shutdown: stop taking work nobody can run.
+            if *stop.borrow() || runtime.strong_count() == 0 {
                 return;
             }
             if listener.is_none() && matches!(settings.wake, Wake::Listen { .. }) {
@@ -259,7 +260,7 @@ impl Worker {
                 });
                 continue;
             }
-            let lease = Lease::new(attempt, !self.registry.downstream(index).is_empty(), report);
+            let lease = Lease::new(attempt, flow, !self.registry.downstream(index).is_empty(), report);
             // Shutting down: the lease drops and gives the row back.
             if let Some(pool) = runtime.as_ref().and_then(|runtime| runtime.pool_at(index)) {
                 pool.submit_leased(&input, lease);
@@ -268,6 +269,7 @@ impl Worker {
     }
 
     /// Renews this worker's leases every third of the lease, and deletes old completed rows.
+    /// Never returns: it stops with the settler it runs beside.
     async fn heartbeat(self: Arc<Self>) {
         let settings = &self.pg.settings;
         let mut beat = tokio::time::interval(settings.lease / 3);
