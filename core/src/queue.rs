@@ -1,7 +1,8 @@
 //! The backend seam: the queue a task's pool takes jobs from.
 //!
-//! A pool talks to its queue only through [`JobQueue`], so a durable backend (PostgreSQL, in a
-//! later release) can replace [`MemoryQueue`] without touching the task API. The synchronous
+//! A pool talks to its queue only through [`JobQueue`]. The PostgreSQL backend does not replace
+//! it: the table is where durable work waits, and a claimed row passes through this queue to a
+//! pre-warmed worker like any other job. The synchronous
 //! `try_` methods are the hot path; the boxed async ones are only used when a caller must wait.
 
 use std::pin::pin;

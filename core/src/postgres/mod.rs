@@ -8,7 +8,7 @@
 //! ```no_run
 //! use preheat::postgres::Postgres;
 //! use preheat::{Runtime, task};
-//! # preheat::metadata!("tests/meta");
+//! # preheat::metadata!("meta");
 //! # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct CloseInput { order_id: u64 }
 //! # #[task("order.timeout_close")]
 //! # async fn close_unpaid(input: CloseInput) -> Result<(), std::io::Error> { Ok(()) }
@@ -60,6 +60,10 @@
 //!
 //! Workers wake on `LISTEN/NOTIFY` and poll as a fallback; behind a pooler that breaks
 //! `LISTEN` (transaction pooling), choose [`Wake::Poll`].
+//!
+//! In a worker process, [`Runtime::submit`](crate::Runtime::submit), its delays and
+//! [`Ctx::submit`](crate::Ctx::submit) still run in memory, in that process: durable work is
+//! submitted through [`Postgres`] (or written by a flow).
 
 mod migrate;
 mod settle;
