@@ -24,8 +24,9 @@ pub struct Job<T: Task> {
     pub(crate) reply: Option<oneshot::Sender<Outcome<T>>>,
     /// Who else wants to know how it ended: the job's flow run, or its schedule.
     pub(crate) watch: Option<Watch>,
-    /// Set when a durable backend owns the job's attempts (see [`Lease`]).
-    pub(crate) lease: Option<Lease>,
+    /// Set when a durable backend owns the job's attempts (see [`Lease`]). Boxed: every queue
+    /// slot has room for a job, and in-memory jobs never carry one.
+    pub(crate) lease: Option<Box<Lease>>,
 }
 
 impl<T: Task> std::fmt::Debug for Job<T> {
