@@ -477,7 +477,8 @@ impl<T: Task> ErasedPool for Pool<T> {
             Ok(input) => {
                 // A full queue makes it wait for room; a closed one (shutdown) drops the job with
                 // its lease, which gives it back.
-                let _ = self.submit_without_waiting(Job { input, reply: None, watch: None, lease: Some(Box::new(lease)) });
+                let _ =
+                    self.submit_without_waiting(Job { input, reply: None, watch: None, lease: Some(Box::new(lease)) });
             }
             Err(error) => lease.settle(AttemptResult::Failed {
                 error: format!("the stored input of `{}` does not parse: {error}", T::ID),

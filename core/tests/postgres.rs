@@ -223,6 +223,13 @@ async fn failed_attempts_are_retried_then_dead_with_their_input_and_error() {
     assert_eq!((dead[0].task.as_str(), dead[0].attempts), ("pg.flaky", 3));
     assert_eq!(dead[0].input, serde_json::json!(["retries", 5]));
     assert_eq!(dead[0].error.as_deref(), Some("task failed: attempt 3 failed"));
+    // Replayed with fresh attempts: it fails 5 times, so attempts 1 to 3 run again.
+    assert!(pg.retry_dead(dead[0].id).await.unwrap());
+    assert!(!pg.retry_dead(dead[0].id).await.unwrap(), "no longer dead");
+    for attempt in 1..=3 {
+        assert_eq!(next(&mut seen).await, format!("attempt {attempt}"));
+    }
+    until(&pg, |counts| counts.dead == 1 && counts.running == 0).await;
     runtime.shutdown().await.unwrap();
 }
 
@@ -315,6 +322,8 @@ async fn a_flow_runs_from_the_table_with_its_fan_in() {
     steps.sort();
     assert_eq!(steps, [format!("order 3 in flow-{flow:x}"), "pay 3".into(), "reserve 3".into(), "ship 30 300".into()]);
     until(&pg, |counts| counts.completed == 4).await;
+    let parts: i64 = sqlx::query_scalar("SELECT count(*) FROM preheat_flow_parts").fetch_one(pg.pool()).await.unwrap();
+    assert_eq!(parts, 0, "the fan-in's parts are gone once it started");
     let in_flow: i64 = sqlx::query_scalar("SELECT count(*) FROM preheat_tasks WHERE flow_id = $1")
         .bind(flow)
         .fetch_one(pg.pool())

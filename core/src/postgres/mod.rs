@@ -53,6 +53,8 @@
 //! - A schedule fires once per tick across all processes: each process's timer submits the tick
 //!   under the key `schedule:<task>@<tick>`, and only the first submit counts. `every`
 //!   schedules tick on a grid counted from the Unix epoch, so that all processes agree on it.
+//!   `overlap` and `missed` do not apply: a tick's run is a row like any other, and a tick
+//!   one process missed another most likely fired.
 //! - Flows are rows too: when a task with downstream tasks succeeds, its downstream tasks are
 //!   written in the same transaction that marks it completed, keyed per flow run, so a flow
 //!   survives the death of the process that started it and a task run twice starts its
@@ -276,6 +278,19 @@ impl Postgres {
             }
         }
         Ok(counts)
+    }
+
+    /// Makes a dead task due again with a fresh set of attempts (after fixing what killed it);
+    /// `false` if no dead task has this id.
+    pub async fn retry_dead(&self, id: i64) -> Result<bool, Error> {
+        let done = sqlx::query(
+            "UPDATE preheat_tasks SET state = 'ready', attempt = 0, run_at = now(), finished_at = NULL
+             WHERE id = $1 AND state = 'dead'",
+        )
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// The tasks that failed for good, oldest first.

@@ -190,5 +190,12 @@ async fn fan_in(
     let mut parts: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&parts).unwrap_or_default();
     let inputs: Option<Vec<serde_json::Value>> =
         upstream.iter().map(|&up| parts.remove(registry.tasks()[up].id())).collect();
-    Ok(inputs.map(|inputs| serde_json::Value::Array(inputs).to_string()))
+    let Some(inputs) = inputs else { return Ok(None) };
+    // The parts are in the input now; the task's key keeps a late duplicate from starting it again.
+    sqlx::query("DELETE FROM preheat_flow_parts WHERE flow_id = $1 AND task = $2")
+        .bind(flow)
+        .bind(task)
+        .execute(&mut *tx)
+        .await?;
+    Ok(Some(serde_json::Value::Array(inputs).to_string()))
 }

@@ -312,7 +312,12 @@ impl Worker {
 /// Waits for a notification; `true` if the connection was lost. Never returns without one.
 async fn notified(listener: &mut Option<PgListener>) -> bool {
     match listener {
-        Some(listener) => listener.recv().await.is_err(),
+        Some(listener) => {
+            let lost = listener.recv().await.is_err();
+            // One claim answers every insert so far: drop the notifications already read.
+            while listener.next_buffered().is_some() {}
+            lost
+        }
         None => std::future::pending().await,
     }
 }
