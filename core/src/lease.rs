@@ -13,8 +13,11 @@ pub(crate) enum AttemptResult {
     Succeeded(Option<String>),
     /// The task failed; `retryable` is false when retrying cannot help (a failed resource).
     Failed { error: String, retryable: bool },
-    /// The job never ran, or its run was stopped (shutdown): give it back untouched.
+    /// The job never started (a queue drained at shutdown): give it back, attempt undone.
     NotRun,
+    /// The run was stopped part-way (the shutdown deadline): give it back; the attempt counts,
+    /// since its effects may have happened.
+    Interrupted,
 }
 
 /// A leased job's attempt number and where its result goes.

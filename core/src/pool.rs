@@ -447,11 +447,11 @@ impl<T: Task> InFlight<'_, T> {
 
 impl<T: Task> Drop for InFlight<'_, T> {
     fn drop(&mut self) {
-        // A leased job is not lost: dropping its lease gives it back to the backend.
-        if let Some(job) = self.job.take()
-            && job.lease.is_none()
-        {
-            Shared::push(&self.pool.shared.unfinished, TaskRecord::new::<T>(job.input, self.attempts, None));
+        let Some(mut job) = self.job.take() else { return };
+        match job.lease.take() {
+            // A leased job is not lost: its backend makes it due again.
+            Some(lease) => lease.settle(AttemptResult::Interrupted),
+            None => Shared::push(&self.pool.shared.unfinished, TaskRecord::new::<T>(job.input, self.attempts, None)),
         }
     }
 }

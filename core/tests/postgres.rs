@@ -54,6 +54,18 @@ async fn narrow(input: (String, u64)) -> Result<(), String> {
     Ok(())
 }
 
+/// The application's pool, for tasks that query (`pg.hold`).
+static APP_POOL: std::sync::OnceLock<sqlx::PgPool> = std::sync::OnceLock::new();
+
+/// Holds one of the application's connections for 3 s, longer than the tests' 2 s lease.
+#[task("pg.hold", metadata = "tests/meta/postgres")]
+async fn hold(tag: String) -> Result<(), String> {
+    let pool = APP_POOL.get().ok_or("no pool")?;
+    sqlx::query("SELECT pg_sleep(3)").execute(pool).await.map_err(|error| error.to_string())?;
+    report(&tag, "held");
+    Ok(())
+}
+
 /// Never finishes: for shutdown.
 #[task("pg.stuck", metadata = "tests/meta/postgres")]
 async fn stuck(tag: String) -> Result<(), String> {
@@ -287,7 +299,10 @@ async fn a_dead_workers_task_is_taken_again_after_its_lease() {
     assert_eq!(counts.running, 1, "the live lease is left alone");
     let dead = pg.dead_letters().await.unwrap();
     assert_eq!(dead[0].id, lost);
-    assert!(dead[0].error.as_deref().is_some_and(|error| error.contains("lost with its worker")), "{dead:?}");
+    assert!(
+        dead[0].error.as_deref().is_some_and(|error| error.contains("did not finish: its worker died")),
+        "{dead:?}"
+    );
     runtime.shutdown().await.unwrap();
     assert!(seen.try_recv().is_err(), "the lost task is not run a third time");
 }
@@ -299,11 +314,11 @@ async fn shutdown_gives_back_what_it_could_not_finish() {
     let runtime = worker(&pg).await;
     pg.submit(stuck, "shutdown".into()).await.unwrap();
     assert_eq!(next(&mut seen).await, "started");
-    // The stuck run is stopped at the deadline; its row is due again at once, attempt undone.
+    // The stuck run is stopped at the deadline; its row is due again at once.
     let _ = runtime.shutdown().await;
     let row: (String, i32, Option<i64>) =
         sqlx::query_as("SELECT state, attempt, lease_owner FROM preheat_tasks").fetch_one(pg.pool()).await.unwrap();
-    assert_eq!(row, ("ready".to_owned(), 0, None));
+    assert_eq!(row, ("ready".to_owned(), 1, None), "due again; the interrupted attempt counts");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -366,4 +381,30 @@ async fn a_claim_larger_than_the_queue_waits_for_room_instead_of_failing() {
     let counts = until(&pg, |counts| counts.completed == 50).await;
     assert_eq!(counts.ready + counts.dead, 0);
     runtime.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tasks_holding_every_application_connection_do_not_starve_the_heartbeat() {
+    let Some(pg) = database("hold").await else { return };
+    let mut seen = reports("hold");
+    APP_POOL.set(pg.pool().clone()).unwrap();
+    // Eight workers hold all eight of the application's connections for longer than a lease:
+    // if the heartbeat waited for one of them, the leases would run out and the tasks run again.
+    pg.submit_all(hold, (0..8).map(|_| "hold".to_owned())).await.unwrap();
+    let runtime = worker(&pg).await;
+    until(&pg, |counts| counts.running == 8).await;
+    // A second worker, with connections to spare, would take any lease that ran out.
+    let url = std::env::var("PREHEAT_DATABASE_URL").unwrap();
+    let other = Postgres::connect_in_schema(&url, "preheat_test_hold").await.unwrap().lease(Duration::from_secs(2));
+    let other = worker(&other).await;
+    for _ in 0..8 {
+        assert_eq!(next(&mut seen).await, "held");
+    }
+    until(&pg, |counts| counts.completed == 8).await;
+    let attempts: i32 =
+        sqlx::query_scalar("SELECT max(attempt) FROM preheat_tasks").fetch_one(pg.pool()).await.unwrap();
+    assert_eq!(attempts, 1, "no lease ran out on a live worker");
+    runtime.shutdown().await.unwrap();
+    other.shutdown().await.unwrap();
+    assert!(seen.try_recv().is_err(), "each ran once");
 }

@@ -85,8 +85,17 @@ pub(crate) use worker::Worker;
 #[derive(Clone, Debug)]
 pub struct Postgres {
     pool: PgPool,
+    /// The worker's own connections (claims, results, heartbeat, `LISTEN`), apart from the
+    /// application's: tasks holding every connection of `pool` must not stall the heartbeat,
+    /// or live workers' leases would run out. Opened on first use, so a process that only
+    /// submits never opens it.
+    worker_pool: PgPool,
     settings: Arc<Settings>,
 }
+
+/// Connections of the worker's own pool: `LISTEN`, claims, results and the heartbeat, each
+/// holding at most one at a time, and a spare for schedule ticks and pruning.
+const WORKER_CONNECTIONS: u32 = 5;
 
 #[derive(Clone, Debug)]
 pub(crate) struct Settings {
@@ -200,6 +209,9 @@ impl Postgres {
     /// Uses the application's pool and brings the schema up to date.
     pub async fn from_pool(pool: PgPool) -> Result<Self, Error> {
         migrate::run(&pool).await?;
+        let worker_pool = PgPoolOptions::new()
+            .max_connections(WORKER_CONNECTIONS)
+            .connect_lazy_with((*pool.connect_options()).clone());
         let settings = Settings {
             lease: Duration::from_secs(30),
             wake: Wake::Listen { poll: Duration::from_secs(1) },
@@ -207,7 +219,7 @@ impl Postgres {
             max_in_flight: 1024,
             keep_completed: Duration::from_secs(3600),
         };
-        Ok(Self { pool, settings: Arc::new(settings) })
+        Ok(Self { pool, worker_pool, settings: Arc::new(settings) })
     }
 
     fn with(mut self, change: impl FnOnce(&mut Settings)) -> Self {
@@ -243,9 +255,14 @@ impl Postgres {
         self.with(|settings| settings.keep_completed = keep)
     }
 
-    /// The connection pool, for the application's own queries and transactions.
+    /// The connection pool, for the application's own queries and transactions (and for
+    /// tasks). The worker's claims, results and heartbeat use connections of their own.
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    pub(crate) fn worker_pool(&self) -> &PgPool {
+        &self.worker_pool
     }
 
     /// Submits a task now, outside any transaction. See [`NewTask`] for keys and delays.

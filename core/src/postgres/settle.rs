@@ -60,7 +60,7 @@ impl Settler {
         let mut completed = Vec::new();
         let (mut again, mut again_ms, mut again_error) = (Vec::new(), Vec::new(), Vec::new());
         let (mut dead, mut dead_error) = (Vec::new(), Vec::new());
-        let mut released = Vec::new();
+        let (mut released, mut interrupted) = (Vec::new(), Vec::new());
         for settled in batch {
             let task = &self.registry.tasks()[settled.task];
             match &settled.result {
@@ -80,9 +80,10 @@ impl Settler {
                     dead_error.push(error.clone());
                 }
                 AttemptResult::NotRun => released.push(settled.id),
+                AttemptResult::Interrupted => interrupted.push(settled.id),
             }
         }
-        let mut tx = self.pg.pool().begin().await?;
+        let mut tx = self.pg.worker_pool().begin().await?;
         // Every update checks the lease is still ours: if it ran out and another worker took
         // the row, that worker's result counts.
         let completed: Vec<i64> = sqlx::query_scalar(
@@ -120,6 +121,14 @@ impl Settler {
              WHERE id = ANY($1) AND lease_owner = $2 AND state = 'running'",
         )
         .bind(&released)
+        .bind(self.worker)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE preheat_tasks SET state = 'ready', run_at = now(), lease_owner = NULL
+             WHERE id = ANY($1) AND lease_owner = $2 AND state = 'running'",
+        )
+        .bind(&interrupted)
         .bind(self.worker)
         .execute(&mut *tx)
         .await?;

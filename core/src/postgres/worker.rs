@@ -96,7 +96,8 @@ impl Worker {
     }
 
     /// After the pools stopped: stores every result (their leases have all settled or dropped
-    /// by now), stops the heartbeat and gives back anything still leased.
+    /// by now), stops the heartbeat and gives back anything still leased (results the deadline
+    /// cut off; their attempts count, since they may have run).
     pub(crate) async fn finish(&self, deadline: tokio::time::Instant) {
         let settler = lock(&self.running).settler.take();
         if let Some(mut settler) = settler
@@ -106,11 +107,11 @@ impl Worker {
             settler.abort();
         }
         let released = sqlx::query(
-            "UPDATE preheat_tasks SET state = 'ready', run_at = now(), attempt = attempt - 1, lease_owner = NULL
+            "UPDATE preheat_tasks SET state = 'ready', run_at = now(), lease_owner = NULL
              WHERE lease_owner = $1 AND state = 'running'",
         )
         .bind(self.id)
-        .execute(self.pg.pool())
+        .execute(self.pg.worker_pool())
         .await;
         match released {
             Ok(done) if done.rows_affected() > 0 => {
@@ -130,7 +131,7 @@ impl Worker {
             let key = format!("schedule:{id}@{tick}");
             let starts_flow = !this.registry.downstream(task).is_empty();
             let submitted = async {
-                let mut conn = this.pg.pool().acquire().await?;
+                let mut conn = this.pg.worker_pool().acquire().await?;
                 insert(&mut conn, id, "null", Due::After(Duration::ZERO), Some(&key), None, starts_flow).await
             };
             if let Err(error) = submitted.await {
@@ -188,7 +189,7 @@ impl Worker {
 
     async fn listen(&self) -> Option<PgListener> {
         let listener = async {
-            let mut listener = PgListener::connect_with(self.pg.pool()).await?;
+            let mut listener = PgListener::connect_with(self.pg.worker_pool()).await?;
             listener.listen(CHANNEL).await?;
             Ok::<_, sqlx::Error>(listener)
         };
@@ -221,7 +222,7 @@ impl Worker {
         .bind(rows as i64)
         .bind(self.id)
         .bind(lease_ms)
-        .fetch_all(self.pg.pool())
+        .fetch_all(self.pg.worker_pool())
         .await?)
     }
 
@@ -232,10 +233,10 @@ impl Worker {
              WHERE state IN ('ready', 'running') AND task = ANY($1)",
         )
         .bind(&self.tasks)
-        .fetch_one(self.pg.pool())
+        .fetch_one(self.pg.worker_pool())
         .await?;
-        // Due already but locked by another worker: look again soon, without spinning.
-        Ok(seconds.map_or(Duration::MAX, |seconds| Duration::from_secs_f64(seconds.max(0.001))))
+        // Due already but locked by another worker's claim: look again soon, without spinning.
+        Ok(seconds.map_or(Duration::MAX, |seconds| Duration::from_secs_f64(seconds.max(0.005))))
     }
 
     /// Hands each claimed row to its task's pool, with a lease that reports to the settler.
@@ -255,7 +256,10 @@ impl Worker {
             let max_attempts = self.registry.tasks()[index].meta().retry.max_attempts;
             if attempt > max_attempts {
                 report(AttemptResult::Failed {
-                    error: format!("attempt {} was lost with its worker (its lease expired)", attempt - 1),
+                    error: format!(
+                        "attempt {} did not finish: its worker died or was stopped (lease expired or given back)",
+                        attempt - 1
+                    ),
                     retryable: false,
                 });
                 continue;
@@ -284,7 +288,7 @@ impl Worker {
                     )
                     .bind(self.id)
                     .bind(settings.lease.as_millis() as i64)
-                    .execute(self.pg.pool())
+                    .execute(self.pg.worker_pool())
                     .await;
                     if let Err(error) = renewed {
                         tracing::warn!(%error, "postgres: heartbeat failed; leases run out if this lasts");
@@ -298,7 +302,7 @@ impl Worker {
                              LIMIT 10000)",
                     )
                     .bind(settings.keep_completed.as_millis() as i64)
-                    .execute(self.pg.pool())
+                    .execute(self.pg.worker_pool())
                     .await;
                     if let Err(error) = pruned {
                         tracing::warn!(%error, "postgres: completed rows not pruned");
