@@ -32,6 +32,23 @@ pub struct CampaignProgress {
     pub finished: bool,
 }
 
+/// A campaign as stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Campaign {
+    /// Users `1..=users` get the coupon.
+    pub users: u64,
+    /// The resume point: users below it have their coupon.
+    pub next_user: u64,
+}
+
+impl Campaign {
+    /// Whether every user of the campaign has the coupon.
+    pub fn finished(&self) -> bool {
+        self.next_user > self.users
+    }
+}
+
 /// Issues the campaign's coupons from its resume point on, one committed batch at a time.
 #[task("coupon.batch_issue")]
 pub async fn issue_campaign(input: IssueCampaign) -> Result<CampaignProgress, ShopError> {
@@ -52,6 +69,14 @@ impl Shop {
         .execute(self.writer())
         .await?;
         Ok(())
+    }
+
+    /// The campaign as stored now.
+    pub async fn campaign(&self, name: &str) -> Result<Campaign, ShopError> {
+        let row: Option<(i64, i64, i64)> =
+            sqlx::query_as(sql::CAMPAIGN).bind(name).fetch_optional(self.readers()).await?;
+        let (users, _batch_size, next_user) = row.ok_or_else(|| ShopError::UnknownCampaign(name.to_owned()))?;
+        Ok(Campaign { users: users as u64, next_user: next_user as u64 })
     }
 
     /// Issues batches of the campaign until it is finished or `max_batches` were committed.

@@ -35,7 +35,7 @@ mod shop;
 mod storefront;
 
 pub use audit::Audit;
-pub use coupon::{CampaignProgress, IssueCampaign, issue_campaign};
+pub use coupon::{Campaign, CampaignProgress, IssueCampaign, issue_campaign};
 pub use error::ShopError;
 pub use inventory::{Hold, Reservation, reserve_stock};
 pub use logistics::{Shipment, sync_logistics};
@@ -45,6 +45,6 @@ pub use points::{Awarded, POINTS_PER_ITEM, award_points};
 pub use price::{PricesSynced, sync_prices};
 pub use run_times::run_times;
 pub use shop::{READERS, Shop, shop, use_database};
-pub use storefront::{NewOrder, OrderStatus, Stock};
+pub use storefront::{NewOrder, OrderStatus, OrderTally, Stock};
 
 preheat::metadata!("meta");

@@ -31,6 +31,24 @@ pub enum OrderStatus {
     Closed,
 }
 
+/// What became of a run of orders, counted in the database.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OrderTally {
+    /// Orders counted.
+    pub orders: u64,
+    /// Paid in time.
+    pub paid: u64,
+    /// Paid, but found the shelf short: their items are not held.
+    pub paid_unheld: u64,
+    /// Closed unpaid by `order.timeout_close`.
+    pub closed: u64,
+    /// Handed to the carrier by `logistics.sync`.
+    pub shipped: u64,
+    /// Whose buyer got points from `points.award`.
+    pub awarded: u64,
+}
+
 /// A SKU's stock.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stock {
@@ -85,6 +103,31 @@ impl Shop {
     pub async fn last_order_id(&self) -> Result<u64, ShopError> {
         let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM orders").fetch_one(self.readers()).await?;
         Ok(last as u64)
+    }
+
+    /// What became of the orders numbered `first_id` and after, as of now: what a run of the
+    /// tasks on a durable backend leaves to read, since its rows keep no outputs.
+    pub async fn order_tally(&self, first_id: u64) -> Result<OrderTally, ShopError> {
+        let (orders, paid, paid_unheld, closed, shipped, awarded): (i64, i64, i64, i64, i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), \
+                    COALESCE(SUM(status = 'paid'), 0), \
+                    COALESCE(SUM(status = 'paid' AND reserved = 0), 0), \
+                    COALESCE(SUM(status = 'closed'), 0), \
+                    (SELECT COUNT(*) FROM shipments WHERE order_id >= ?1), \
+                    (SELECT COUNT(*) FROM points WHERE order_id >= ?1) \
+             FROM orders WHERE id >= ?1",
+        )
+        .bind(first_id as i64)
+        .fetch_one(self.readers())
+        .await?;
+        Ok(OrderTally {
+            orders: orders as u64,
+            paid: paid as u64,
+            paid_unheld: paid_unheld as u64,
+            closed: closed as u64,
+            shipped: shipped as u64,
+            awarded: awarded as u64,
+        })
     }
 
     /// The order's status.

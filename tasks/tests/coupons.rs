@@ -26,9 +26,13 @@ async fn a_campaign_stopped_half_way_resumes_where_it_stopped() {
     let audit = shop.audit(SystemTime::now()).await.unwrap();
     assert_eq!((audit.coupons, audit.missing_coupons), (500, 0));
 
+    let stored = shop.campaign("spring").await.unwrap();
+    assert_eq!((stored.users, stored.next_user, stored.finished()), (USERS, 501, false));
+
     let second = shop.issue_campaign("spring", None).await.unwrap();
     assert_eq!((second.batches, second.issued, second.next_user, second.finished), (5, 500, 1001, true));
     assert_each_user_has_one_coupon(shop).await;
+    assert!(shop.campaign("spring").await.unwrap().finished());
     // Finished is finished.
     assert_eq!(shop.issue_campaign("spring", None).await.unwrap().issued, 0);
 }
@@ -89,6 +93,7 @@ async fn an_unknown_campaign_is_an_error_that_names_it() {
     let test = test_shop().await;
     let error = test.shop.issue_campaign("nope", None).await.unwrap_err();
     assert_eq!(error.to_string(), "coupon campaign `nope` does not exist");
+    assert!(matches!(test.shop.campaign("nope").await, Err(ShopError::UnknownCampaign(name)) if name == "nope"));
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ mod common;
 use std::time::SystemTime;
 
 use common::{order, test_shop};
-use shop_tasks::{Hold, OrderStatus, Shop, ShopError, Stock};
+use shop_tasks::{Hold, OrderStatus, OrderTally, Shop, ShopError, Stock};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_reservations_of_the_last_items_never_oversell() {
@@ -159,4 +159,31 @@ async fn the_audit_sees_an_order_closed_although_paid_in_time() {
     let audit = shop.audit(SystemTime::now()).await.unwrap();
     assert_eq!(audit.closed_though_paid, 1);
     assert!(!audit.holds());
+}
+
+#[tokio::test]
+async fn the_tally_counts_what_became_of_the_orders_from_an_id_on() {
+    let test = test_shop().await;
+    let shop = &test.shop;
+    shop.stock_sku(1, 3, 1000).await.unwrap();
+    shop.place_order(order(1, 1, 1, 3600)).await.unwrap(); // before the tally's first id
+    shop.place_order(order(2, 1, 2, 3600)).await.unwrap(); // paid, held, shipped, awarded
+    shop.place_order(order(3, 1, 2, 3600)).await.unwrap(); // paid, the shelf short
+    shop.place_order(order(4, 1, 1, -60)).await.unwrap(); // closed unpaid
+    for id in [1, 2, 3] {
+        shop.record_payment(id, SystemTime::now()).await.unwrap();
+        assert!(shop.settle_payment(id).await.unwrap());
+    }
+    assert_eq!(shop.reserve(2).await.unwrap(), Hold::Held);
+    assert_eq!(shop.reserve(3).await.unwrap(), Hold::OutOfStock);
+    shop.ship(2, SystemTime::now()).await.unwrap();
+    shop.award(2, 1, 20).await.unwrap();
+    shop.close_overdue(SystemTime::now()).await.unwrap();
+
+    let tally = shop.order_tally(2).await.unwrap();
+    assert_eq!(
+        (tally.orders, tally.paid, tally.paid_unheld, tally.closed, tally.shipped, tally.awarded),
+        (3, 2, 1, 1, 1, 1)
+    );
+    assert_eq!(shop.order_tally(5).await.unwrap(), OrderTally::default());
 }

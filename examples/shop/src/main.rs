@@ -11,15 +11,21 @@
 //!
 //! ```text
 //! cargo run --release -p shop -- [--rate 200] [--duration 10s] [--database PATH] [--serve]
+//!                                 [--database-url URL [--schema NAME]]
 //! ```
 //!
 //! With `--serve` (and the default `http` feature) the runtime also serves `/livez`, `/readyz`,
 //! `/metrics` and `/tasks` on `PREHEAT_HTTP_ADDR` (default 127.0.0.1:9464), and after the report
 //! keeps serving until Ctrl-C or SIGTERM, then drains.
+//!
+//! With `--database-url URL` the tasks run on PostgreSQL instead, in two worker processes, and
+//! this process only sends the traffic and audits; see `durable.rs`.
 
+mod durable;
 mod options;
 mod report;
 mod traffic;
+mod worker;
 
 use std::error::Error;
 use std::path::PathBuf;
@@ -31,7 +37,7 @@ use preheat::Runtime;
 use shop_tasks::Shop;
 
 use crate::options::Options;
-use crate::report::{Latency, Report};
+use crate::report::{Latency, Process, Report, Work};
 
 /// How long after the last payment deadline the job waits for `order.timeout_close` (which runs
 /// every second) before reporting what is still open.
@@ -39,12 +45,25 @@ const CLOSING_PATIENCE: Duration = Duration::from_secs(5);
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".parse().expect("valid")),
-        )
-        .init();
-    match run(Options::parse()).await {
+    let options = Options::parse();
+    // PostgreSQL's notices ("schema ... already exists, skipping") are not news; warnings are.
+    let logs = tracing_subscriber::fmt().with_env_filter(
+        tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| "info,sqlx::postgres::notice=warn".parse().expect("valid")),
+    );
+    if options.worker {
+        // A worker's stdout is how it talks to the main process (see `worker.rs`).
+        logs.with_writer(std::io::stderr).init();
+        return match worker::serve(&options).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    logs.init();
+    match run(options).await {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(2),
         Err(error) => {
@@ -68,6 +87,10 @@ async fn run(options: Options) -> Result<bool, Box<dyn Error>> {
     // Creating and seeding the shop is a deploy step of its own, with its own connections.
     let creating = Shop::create(&database).await?;
     traffic::seed(&creating, &options).await?;
+    if let Some(url) = &options.database_url {
+        // No runtime here: the workers run the tasks, and these connections are the storefront's.
+        return durable::run(url, &options, creating, &database).await;
+    }
     creating.close().await;
     shop_tasks::use_database(database.clone())?;
 
@@ -89,12 +112,18 @@ async fn run(options: Options) -> Result<bool, Box<dyn Error>> {
         .sum();
     let closing_wait = traffic::overdue_closed(storefront, traffic.last_deadline, CLOSING_PATIENCE).await?;
     let audit = storefront.audit(SystemTime::now()).await?;
+    let this_process = Process {
+        name: None,
+        startup,
+        after_spawn: None,
+        phases: rt.readiness().phases.into_iter().map(|phase| (phase.name, phase.took)).collect(),
+        latencies: Latency::of(shop_tasks::run_times()),
+    };
     Report {
         database: &database_shown(&options, &database),
-        startup,
-        phases: rt.readiness().phases,
-        traffic: &traffic,
-        latencies: Latency::of(shop_tasks::run_times()),
+        task_table: None,
+        processes: vec![this_process],
+        work: Work::InProcess(&traffic),
         tasks_run,
         closing_wait,
         dead_letters: rt.dead_letters().len(),

@@ -36,6 +36,22 @@ pub(crate) struct Options {
     /// After the report, keep serving the HTTP endpoints until Ctrl-C or SIGTERM, then drain.
     #[arg(long)]
     pub(crate) serve: bool,
+    /// Run the tasks on PostgreSQL, e.g. `postgres://postgres@127.0.0.1:5432/test`: two worker
+    /// processes (this binary again) claim them from preheat's task table, while this process
+    /// places the orders, submits their flows to the table and audits the shop. The SQLite
+    /// database stays the shop's, shared by all three processes. Drops the schema `--schema`
+    /// first: see there.
+    #[arg(long, value_name = "URL", conflicts_with = "serve")]
+    pub(crate) database_url: Option<String>,
+    /// With `--database-url`: the schema of preheat's tables. It is DROPPED, with everything in
+    /// it, and created again at start, so that a run never sees an earlier run's tasks; give
+    /// each concurrent run (a test, the main job) its own.
+    #[arg(long, value_name = "NAME", default_value = "shop", value_parser = schema, requires = "database_url")]
+    pub(crate) schema: String,
+    /// Internal: run as one of the worker processes of `--database-url`, on the `--database`
+    /// the main process seeded, until stdin closes or Ctrl-C or SIGTERM.
+    #[arg(long, hide = true, requires_all = ["database", "database_url"])]
+    pub(crate) worker: bool,
 }
 
 /// The rate's bounds keep the tick period between 10 µs and a day, and the orders countable.
@@ -59,4 +75,22 @@ fn duration_up_to_a_day(value: &str) -> Result<Duration, String> {
         return Err(format!("at most a day, got `{value}`"));
     }
     Ok(duration)
+}
+
+/// A schema this job may drop: a plain lowercase identifier (nothing to quote), and none that
+/// holds other things — `public` holds the application's own tables.
+fn schema(value: &str) -> Result<String, String> {
+    let plain = value.len() <= 63
+        && value.starts_with(|first: char| first.is_ascii_lowercase() || first == '_')
+        && value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !plain {
+        return Err(format!(
+            "expected a schema name of lowercase letters, digits and `_`, not starting with a digit, at most 63 \
+             characters; got `{value}`"
+        ));
+    }
+    if value == "public" || value == "information_schema" || value.starts_with("pg_") {
+        return Err(format!("`{value}` is not this job's to drop; name a schema of its own, e.g. `shop`"));
+    }
+    Ok(value.to_owned())
 }

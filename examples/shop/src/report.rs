@@ -3,15 +3,15 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use preheat::Phase;
 use shop_tasks::Audit;
 
+use crate::durable::DurableTraffic;
 use crate::traffic::{COUPON_BATCH, Traffic};
 
 /// One task's run times: its first run beside the runs after it.
 #[derive(Debug)]
 pub(crate) struct Latency {
-    pub(crate) task: &'static str,
+    pub(crate) task: String,
     pub(crate) runs: usize,
     pub(crate) first: Duration,
     /// Of the runs after the first; `None` with a single run.
@@ -29,10 +29,11 @@ pub(crate) struct Steady {
 
 impl Latency {
     /// Each task's latencies from its run times, in the order they finished.
-    pub(crate) fn of(run_times: BTreeMap<&'static str, Vec<Duration>>) -> Vec<Latency> {
+    pub(crate) fn of(run_times: BTreeMap<impl Into<String>, Vec<Duration>>) -> Vec<Latency> {
         run_times
             .into_iter()
             .filter_map(|(task, runs)| {
+                let task = task.into();
                 let (&first, later) = runs.split_first()?;
                 let mut later = later.to_vec();
                 later.sort_unstable();
@@ -59,14 +60,47 @@ fn percentile(sorted: &[Duration], percent: f64) -> Duration {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
+/// A process that ran tasks: its start and its tasks' run times.
+#[derive(Debug)]
+pub(crate) struct Process {
+    /// A worker's name; `None` for this process, when the tasks run in it.
+    pub(crate) name: Option<String>,
+    /// Its runtime's start, until ready.
+    pub(crate) startup: Duration,
+    /// A worker's time from its spawn until it said it was ready.
+    pub(crate) after_spawn: Option<Duration>,
+    /// Each start-up phase and how long it took.
+    pub(crate) phases: Vec<(String, Duration)>,
+    pub(crate) latencies: Vec<Latency>,
+}
+
+/// What the traffic did, and where that was learnt.
+#[derive(Debug)]
+pub(crate) enum Work<'a> {
+    /// From each flow's report and each campaign run's output, which the runtime in this process
+    /// handed back.
+    InProcess(&'a Traffic),
+    /// From the databases after the run: a row of the task table keeps no output.
+    Durable(&'a DurableTraffic),
+}
+
+impl Work<'_> {
+    fn elapsed(&self) -> Duration {
+        match self {
+            Work::InProcess(traffic) => traffic.elapsed,
+            Work::Durable(traffic) => traffic.elapsed,
+        }
+    }
+}
+
 /// Everything the report shows.
 #[derive(Debug)]
 pub(crate) struct Report<'a> {
     pub(crate) database: &'a std::path::Path,
-    pub(crate) startup: Duration,
-    pub(crate) phases: Vec<Phase>,
-    pub(crate) traffic: &'a Traffic,
-    pub(crate) latencies: Vec<Latency>,
+    /// Where the tasks ran when not in this process.
+    pub(crate) task_table: Option<String>,
+    pub(crate) processes: Vec<Process>,
+    pub(crate) work: Work<'a>,
     pub(crate) tasks_run: u64,
     pub(crate) closing_wait: Duration,
     pub(crate) dead_letters: usize,
@@ -76,59 +110,54 @@ pub(crate) struct Report<'a> {
 impl Report<'_> {
     pub(crate) fn print(&self) {
         println!("database: {}", self.database.display());
-        println!("start-up: {:.2?} until ready", self.startup);
-        for phase in &self.phases {
-            println!("  {:<22} {:>10.2?}", phase.name, phase.took);
+        if let Some(task_table) = &self.task_table {
+            println!("tasks: {task_table}");
+        }
+        for process in &self.processes {
+            match (&process.name, process.after_spawn) {
+                (Some(name), Some(after_spawn)) => println!(
+                    "{name}: start-up {:.2?} until ready; {after_spawn:.2?} from its spawn (process start and \
+                     connection to the task table included)",
+                    process.startup
+                ),
+                (Some(name), None) => println!("{name}: start-up {:.2?} until ready", process.startup),
+                (None, _) => println!("start-up: {:.2?} until ready", process.startup),
+            }
+            for (name, took) in &process.phases {
+                println!("  {name:<22} {took:>10.2?}");
+            }
         }
 
-        let traffic = self.traffic;
-        println!(
-            "traffic: {} orders in {:.2?}: {} shipped, {} not paid, {} found the shelf short, {} closed before \
-             their items were held, {} flows failed",
-            traffic.orders,
-            traffic.elapsed,
-            traffic.shipped,
-            traffic.unpaid,
-            traffic.out_of_stock,
-            traffic.closed_first,
-            traffic.failed_flows
-        );
-        for (number, run) in traffic.coupon_runs.iter().enumerate() {
-            println!(
-                "coupon.batch_issue run {}: {} batches of {COUPON_BATCH}, {} coupons, resume point now user {}{}",
-                number + 1,
-                run.batches,
-                run.issued,
-                run.next_user,
-                if run.finished { ", campaign finished" } else { ", stopped (batch budget)" }
-            );
+        match &self.work {
+            Work::InProcess(traffic) => print_traffic(traffic),
+            Work::Durable(traffic) => print_durable_traffic(traffic),
         }
 
-        println!("task run times (body, database work included): first run beside the later runs");
+        let per_worker =
+            if self.processes.iter().any(|process| process.name.is_some()) { ", in each worker process" } else { "" };
+        println!("task run times (body, database work included): first run beside the later runs{per_worker}");
         println!(
             "  {:<22} {:>6} {:>10} {:>10} {:>10} {:>10} {:>16}",
             "task", "runs", "first", "p50", "p99", "first/p50", "later runs faster"
         );
-        for latency in &self.latencies {
-            let (p50, p99, rank) = match &latency.steady {
-                Some(steady) => {
-                    (format!("{:.2?}", steady.p50), format!("{:.2?}", steady.p99), format!("{:.0}%", steady.first_rank))
-                }
-                None => ("-".into(), "-".into(), "-".into()),
-            };
-            let ratio = latency.first_vs_steady().map_or_else(|| "-".into(), |ratio| format!("{ratio:.2}"));
-            println!(
-                "  {:<22} {:>6} {:>10} {p50:>10} {p99:>10} {ratio:>10} {rank:>16}",
-                latency.task,
-                latency.runs,
-                format!("{:.2?}", latency.first)
-            );
+        for process in &self.processes {
+            if let Some(name) = &process.name {
+                println!("  {name}");
+            }
+            for latency in &process.latencies {
+                print_latency(latency);
+            }
         }
+        let elapsed = self.work.elapsed();
+        let counted = match self.work {
+            Work::InProcess(_) => "tasks run",
+            Work::Durable(_) => "tasks completed in the table",
+        };
         println!(
-            "throughput: {} tasks run in {:.2?} ({:.0} tasks/s); dead letters: {}",
+            "throughput: {} {counted} in {:.2?} ({:.0} tasks/s); dead letters: {}",
             self.tasks_run,
-            traffic.elapsed,
-            self.tasks_run as f64 / traffic.elapsed.as_secs_f64().max(f64::EPSILON),
+            elapsed,
+            self.tasks_run as f64 / elapsed.as_secs_f64().max(f64::EPSILON),
             self.dead_letters
         );
         match self.audit.overdue_open {
@@ -151,9 +180,76 @@ impl Report<'_> {
         println!("overdue_open={}", audit.overdue_open);
         println!("duplicate_coupons={}", audit.duplicate_coupons);
         println!("tasks_run={}", self.tasks_run);
-        let worst = self.latencies.iter().filter_map(Latency::first_vs_steady).fold(0.0, f64::max);
+        let worst = self
+            .processes
+            .iter()
+            .flat_map(|process| &process.latencies)
+            .filter_map(Latency::first_vs_steady)
+            .fold(0.0, f64::max);
         println!("worst_first_vs_steady={worst:.2}");
     }
+}
+
+fn print_traffic(traffic: &Traffic) {
+    println!(
+        "traffic: {} orders in {:.2?}: {} shipped, {} not paid, {} found the shelf short, {} closed before \
+         their items were held, {} flows failed",
+        traffic.orders,
+        traffic.elapsed,
+        traffic.shipped,
+        traffic.unpaid,
+        traffic.out_of_stock,
+        traffic.closed_first,
+        traffic.failed_flows
+    );
+    for (number, run) in traffic.coupon_runs.iter().enumerate() {
+        println!(
+            "coupon.batch_issue run {}: {} batches of {COUPON_BATCH}, {} coupons, resume point now user {}{}",
+            number + 1,
+            run.batches,
+            run.issued,
+            run.next_user,
+            if run.finished { ", campaign finished" } else { ", stopped (batch budget)" }
+        );
+    }
+}
+
+fn print_durable_traffic(traffic: &DurableTraffic) {
+    let tally = &traffic.tally;
+    println!(
+        "traffic: {} orders in {:.2?} (until no task of their flows or the campaign was left in the table): \
+         {} shipped, {} not paid, {} paid but found the shelf short, {} flows stopped by a dead task",
+        traffic.orders,
+        traffic.elapsed,
+        tally.shipped,
+        tally.orders - tally.paid,
+        tally.paid_unheld,
+        traffic.failed_flows
+    );
+    let campaign = &traffic.campaign;
+    println!(
+        "coupon.batch_issue: {} runs completed; the campaign as stored: resume point now user {} of {}{}",
+        traffic.campaign_runs,
+        campaign.next_user,
+        campaign.users,
+        if campaign.finished() { ", campaign finished" } else { ", not finished" }
+    );
+}
+
+fn print_latency(latency: &Latency) {
+    let (p50, p99, rank) = match &latency.steady {
+        Some(steady) => {
+            (format!("{:.2?}", steady.p50), format!("{:.2?}", steady.p99), format!("{:.0}%", steady.first_rank))
+        }
+        None => ("-".into(), "-".into(), "-".into()),
+    };
+    let ratio = latency.first_vs_steady().map_or_else(|| "-".into(), |ratio| format!("{ratio:.2}"));
+    println!(
+        "  {:<22} {:>6} {:>10} {p50:>10} {p99:>10} {ratio:>10} {rank:>16}",
+        latency.task,
+        latency.runs,
+        format!("{:.2?}", latency.first)
+    );
 }
 
 #[cfg(test)]

@@ -4,7 +4,8 @@
 use std::error::Error;
 use std::time::{Duration, Instant, SystemTime};
 
-use preheat::Runtime;
+use preheat::postgres::Postgres;
+use preheat::{Completion, Flow, Runtime};
 use shop_tasks::{
     CampaignProgress, Hold, IssueCampaign, NewOrder, OrderCreated, Shop, issue_campaign, notify_payment, order_created,
     reserve_stock, sync_logistics,
@@ -34,7 +35,7 @@ pub(crate) async fn seed(storefront: &Shop, options: &Options) -> Result<(), Box
     Ok(())
 }
 
-/// What the traffic did.
+/// What the traffic did, as the runtime in this process reported it.
 #[derive(Debug, Default)]
 pub(crate) struct Traffic {
     pub(crate) orders: u64,
@@ -52,13 +53,66 @@ pub(crate) struct Traffic {
     pub(crate) coupon_runs: Vec<CampaignProgress>,
 }
 
+/// Where the traffic's tasks go: the runtime in this process, or the task table on PostgreSQL.
+pub(crate) trait Tasks {
+    /// What an order's flow gives back.
+    type Flow;
+    /// What a run of the coupon campaign gives back.
+    type CampaignRun;
+    async fn order_flow(&self, order: OrderCreated) -> Result<Self::Flow, Box<dyn Error>>;
+    async fn campaign_run(&self, campaign: IssueCampaign) -> Result<Self::CampaignRun, Box<dyn Error>>;
+}
+
+impl Tasks for Runtime {
+    type Flow = Flow;
+    type CampaignRun = Completion<issue_campaign>;
+
+    async fn order_flow(&self, order: OrderCreated) -> Result<Flow, Box<dyn Error>> {
+        Ok(self.submit_flow(order_created, order).await?)
+    }
+
+    async fn campaign_run(&self, campaign: IssueCampaign) -> Result<Completion<issue_campaign>, Box<dyn Error>> {
+        Ok(self.submit(issue_campaign, campaign).await?)
+    }
+}
+
+/// A row in the task table: nothing comes back, the outcomes are read from the databases.
+impl Tasks for Postgres {
+    type Flow = ();
+    type CampaignRun = ();
+
+    async fn order_flow(&self, order: OrderCreated) -> Result<(), Box<dyn Error>> {
+        self.submit(order_created, order).await?;
+        Ok(())
+    }
+
+    async fn campaign_run(&self, campaign: IssueCampaign) -> Result<(), Box<dyn Error>> {
+        self.submit(issue_campaign, campaign).await?;
+        Ok(())
+    }
+}
+
+/// What [`send`] sent.
+#[derive(Debug)]
+pub(crate) struct Sent<T: Tasks> {
+    pub(crate) orders: u64,
+    /// The first order's id: a database kept from an earlier run has orders before it.
+    pub(crate) first_id: u64,
+    /// Just before the first order.
+    pub(crate) started: Instant,
+    /// The latest payment deadline of any order.
+    pub(crate) last_deadline: Option<SystemTime>,
+    pub(crate) flows: Vec<T::Flow>,
+    pub(crate) campaign_runs: Vec<T::CampaignRun>,
+}
+
 /// Places `rate × duration` orders at `rate` per second, each followed by its flow, and issues
 /// the coupon campaign in two runs: one stopped after half its batches, a quarter of the way in,
 /// and one resuming it, at 60 %. Not at the very start: the first runs of the order tasks are
 /// what the report compares with their later runs, and queueing behind a batch job for the one
-/// writing connection would measure the batch, not the cold start. Returns when every flow and
-/// both runs have finished.
-pub(crate) async fn run(rt: &Runtime, storefront: &Shop, options: &Options) -> Result<Traffic, Box<dyn Error>> {
+/// writing connection would measure the batch, not the cold start. Returns once everything is
+/// submitted.
+pub(crate) async fn send<T: Tasks>(tasks: &T, storefront: &Shop, options: &Options) -> Result<Sent<T>, Box<dyn Error>> {
     let mut rng = fastrand::Rng::with_seed(options.seed);
     let orders = (options.rate * options.duration.as_secs_f64()).round().max(1.0) as u64;
     let half_the_batches = options.campaign_users.div_ceil(u64::from(COUPON_BATCH)).div_ceil(2) as u32;
@@ -67,19 +121,24 @@ pub(crate) async fn run(rt: &Runtime, storefront: &Shop, options: &Options) -> R
     // A database kept from an earlier run has orders: number the new ones after them.
     let first_id = storefront.last_order_id().await? + 1;
     let started = Instant::now();
-    let mut coupon_runs = Vec::new();
     let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / options.rate));
     // A slow insert must not lower the rate: late ticks fire at once until caught up.
     ticks.set_missed_tick_behavior(MissedTickBehavior::Burst);
-    let mut flows = Vec::with_capacity(orders as usize);
-    let mut traffic = Traffic { orders, ..Traffic::default() };
+    let mut sent = Sent {
+        orders,
+        first_id,
+        started,
+        last_deadline: None,
+        flows: Vec::with_capacity(orders as usize),
+        campaign_runs: Vec::new(),
+    };
     for n in 1..=orders {
         ticks.tick().await;
         let order_id = first_id + n - 1;
         if n == orders / 4 {
-            coupon_runs.push(rt.submit(issue_campaign, campaign(Some(half_the_batches))).await?);
+            sent.campaign_runs.push(tasks.campaign_run(campaign(Some(half_the_batches))).await?);
         } else if n == orders * 3 / 5 {
-            coupon_runs.push(rt.submit(issue_campaign, campaign(None)).await?);
+            sent.campaign_runs.push(tasks.campaign_run(campaign(None)).await?);
         }
         let now = SystemTime::now();
         let pay_by = now + options.pay_within;
@@ -94,10 +153,18 @@ pub(crate) async fn run(rt: &Runtime, storefront: &Shop, options: &Options) -> R
         if rng.f64() * 100.0 >= options.unpaid_percent {
             storefront.record_payment(order_id, now).await?;
         }
-        traffic.last_deadline = Some(pay_by);
-        flows.push(rt.submit_flow(order_created, OrderCreated { order_id }).await?);
+        sent.last_deadline = Some(pay_by);
+        sent.flows.push(tasks.order_flow(OrderCreated { order_id }).await?);
     }
-    for flow in flows {
+    Ok(sent)
+}
+
+/// Sends the traffic (see [`send`]) to the runtime in this process and reads back what every
+/// flow and both campaign runs did. Returns when every flow and both runs have finished.
+pub(crate) async fn run(rt: &Runtime, storefront: &Shop, options: &Options) -> Result<Traffic, Box<dyn Error>> {
+    let sent = send(rt, storefront, options).await?;
+    let mut traffic = Traffic { orders: sent.orders, last_deadline: sent.last_deadline, ..Traffic::default() };
+    for flow in sent.flows {
         let report = flow.outcome().await;
         if !report.succeeded() {
             traffic.failed_flows += 1;
@@ -111,10 +178,10 @@ pub(crate) async fn run(rt: &Runtime, storefront: &Shop, options: &Options) -> R
         traffic.closed_first += u64::from(hold == Some(Hold::OrderClosed));
         traffic.unpaid += u64::from(!paid);
     }
-    for run in coupon_runs {
+    for run in sent.campaign_runs {
         traffic.coupon_runs.push(run.await?);
     }
-    traffic.elapsed = started.elapsed();
+    traffic.elapsed = sent.started.elapsed();
     Ok(traffic)
 }
 
