@@ -408,3 +408,19 @@ async fn tasks_holding_every_application_connection_do_not_starve_the_heartbeat(
     other.shutdown().await.unwrap();
     assert!(seen.try_recv().is_err(), "each ran once");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listening_worker_wakes_on_the_insert_not_its_poll() {
+    let Some(pg) = database("listen").await else { return };
+    // With an hour between polls and an hour's lease (whose expiry the worker would wake for),
+    // only the notification can bring each task in before `next` gives up.
+    let pg = pg.wake(Wake::Listen { poll: Duration::from_secs(3600) }).lease(Duration::from_secs(3600));
+    let mut seen = reports("listen");
+    let runtime = worker(&pg).await;
+    // Idle by now or soon: either way the claim that follows the insert finds it.
+    for n in 0..3 {
+        pg.submit(record, ("listen".into(), n)).await.unwrap();
+        assert_eq!(next(&mut seen).await, n.to_string());
+    }
+    runtime.shutdown().await.unwrap();
+}

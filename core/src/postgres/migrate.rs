@@ -8,7 +8,8 @@ use sqlx::PgPool;
 use super::Error;
 
 /// Every migration, in order; the version is the position, from 1.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_tasks.sql")];
+const MIGRATIONS: &[&str] =
+    &[include_str!("../../migrations/0001_tasks.sql"), include_str!("../../migrations/0002_notify_per_table.sql")];
 
 /// Applies the migrations the database lacks, one process at a time.
 pub(crate) async fn run(pool: &PgPool) -> Result<(), Error> {

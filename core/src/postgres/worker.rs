@@ -17,9 +17,6 @@ use crate::registry::Registry;
 use crate::runtime::Inner;
 use crate::sync::lock;
 
-/// The channel `NOTIFY` speaks on (see the migration's trigger).
-const CHANNEL: &str = "preheat_tasks";
-
 /// One process's worker. Its id owns the leases it takes.
 pub(crate) struct Worker {
     pg: Postgres,
@@ -189,8 +186,12 @@ impl Worker {
 
     async fn listen(&self) -> Option<PgListener> {
         let listener = async {
+            // The channel of this table (see migration 0002): the schema's, not every schema's.
+            let channel: String = sqlx::query_scalar("SELECT 'preheat_tasks_' || 'preheat_tasks'::regclass::oid::text")
+                .fetch_one(self.pg.worker_pool())
+                .await?;
             let mut listener = PgListener::connect_with(self.pg.worker_pool()).await?;
-            listener.listen(CHANNEL).await?;
+            listener.listen(&channel).await?;
             Ok::<_, sqlx::Error>(listener)
         };
         match listener.await {
