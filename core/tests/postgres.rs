@@ -2,16 +2,18 @@
 //! it every test here says it skipped. Each test works in a schema of its own.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use preheat::postgres::{Counts, NewTask, Postgres, Submitted, Wake};
-use preheat::{Ctx, Runtime, task};
+use preheat::{Ctx, task};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 preheat::metadata!("tests/meta/postgres");
+
+mod pg_support;
+use pg_support::{database, worker};
 
 /// Each test's channel, by tag: tasks report what they saw to the test that submitted them.
 static REPORTS: LazyLock<Mutex<HashMap<String, mpsc::UnboundedSender<String>>>> = LazyLock::new(Mutex::default);
@@ -105,30 +107,6 @@ async fn ship(input: ((String, u32), u32)) -> Result<(), String> {
     let ((tag, reserved), paid) = input;
     report(&tag, format!("ship {reserved} {paid}"));
     Ok(())
-}
-
-/// A fresh schema for one test; `None` (after saying so) without a database URL.
-async fn database(test: &str) -> Option<Postgres> {
-    let Ok(url) = std::env::var("PREHEAT_DATABASE_URL") else {
-        // Straight to stderr: the test harness captures `eprintln!` of passing tests.
-        let _ =
-            writeln!(std::io::stderr(), "SKIPPED {test}: PREHEAT_DATABASE_URL is not set (CI sets it; see .ci/run)");
-        return None;
-    };
-    let schema = format!("preheat_test_{test}");
-    let admin = sqlx::PgPool::connect(&url).await.expect("PREHEAT_DATABASE_URL is set, so the database must answer");
-    sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&admin).await.expect("a fresh schema");
-    admin.close().await;
-    Some(Postgres::connect_in_schema(&url, &schema).await.expect("the task table").lease(Duration::from_secs(2)))
-}
-
-async fn worker(pg: &Postgres) -> Runtime {
-    Runtime::builder()
-        .postgres(pg.clone())
-        .shutdown_timeout(Duration::from_millis(500))
-        .start()
-        .await
-        .expect("a runtime on postgres")
 }
 
 async fn next(reports: &mut mpsc::UnboundedReceiver<String>) -> String {

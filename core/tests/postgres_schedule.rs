@@ -1,40 +1,18 @@
 //! A schedule on the PostgreSQL backend, with runtimes of its own: its ticks would land in every
 //! other test's table. Set `PREHEAT_DATABASE_URL` (CI does); without it the test says it skipped.
 
-use std::io::Write;
 use std::time::Duration;
 
-use preheat::postgres::Postgres;
-use preheat::{Runtime, task};
+use preheat::task;
 
 preheat::metadata!("tests/meta/postgres_schedule");
+
+mod pg_support;
+use pg_support::{database, worker};
 
 #[task("pg.tick", metadata = "tests/meta/postgres_schedule")]
 async fn tick() -> Result<(), String> {
     Ok(())
-}
-
-async fn database(test: &str) -> Option<Postgres> {
-    let Ok(url) = std::env::var("PREHEAT_DATABASE_URL") else {
-        // Straight to stderr: the test harness captures `eprintln!` of passing tests.
-        let _ =
-            writeln!(std::io::stderr(), "SKIPPED {test}: PREHEAT_DATABASE_URL is not set (CI sets it; see .ci/run)");
-        return None;
-    };
-    let schema = format!("preheat_test_{test}");
-    let admin = sqlx::PgPool::connect(&url).await.expect("PREHEAT_DATABASE_URL is set, so the database must answer");
-    sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&admin).await.expect("a fresh schema");
-    admin.close().await;
-    Some(Postgres::connect_in_schema(&url, &schema).await.expect("the task table"))
-}
-
-async fn worker(pg: &Postgres) -> Runtime {
-    Runtime::builder()
-        .postgres(pg.clone())
-        .shutdown_timeout(Duration::from_millis(500))
-        .start()
-        .await
-        .expect("a runtime on postgres")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

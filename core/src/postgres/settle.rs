@@ -57,82 +57,38 @@ impl Settler {
     }
 
     async fn store(&self, batch: &[Settled]) -> Result<(), Error> {
-        let mut completed = Vec::new();
-        let (mut again, mut again_ms, mut again_error) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut dead, mut dead_error) = (Vec::new(), Vec::new());
-        let (mut released, mut interrupted) = (Vec::new(), Vec::new());
+        let mut updates = Updates::default();
         for settled in batch {
             let task = &self.registry.tasks()[settled.task];
             match &settled.result {
-                AttemptResult::Succeeded(_) => completed.push(settled.id),
+                AttemptResult::Succeeded(_) => updates.push(settled.id, "completed", 0, None, 0),
                 AttemptResult::Failed { error, retryable }
                     if *retryable && settled.attempt < task.meta().retry.max_attempts =>
                 {
                     let delay = backoff(&task.meta().retry, settled.attempt);
                     tracing::warn!(task = task.id(), attempt = settled.attempt, ?delay, %error, "task attempt failed; retrying");
-                    again.push(settled.id);
-                    again_ms.push(delay.as_millis() as i64);
-                    again_error.push(error.clone());
+                    updates.push(settled.id, "ready", delay.as_millis() as i64, Some(error), 0);
                 }
                 AttemptResult::Failed { error, .. } => {
                     tracing::error!(task = task.id(), attempts = settled.attempt, %error, "task failed for good; dead");
-                    dead.push(settled.id);
-                    dead_error.push(error.clone());
+                    updates.push(settled.id, "dead", 0, Some(error), 0);
                 }
-                AttemptResult::NotRun => released.push(settled.id),
-                AttemptResult::Interrupted => interrupted.push(settled.id),
+                // Never started: the attempt is undone.
+                AttemptResult::NotRun => updates.push(settled.id, "ready", 0, None, 1),
+                AttemptResult::Interrupted => updates.push(settled.id, "ready", 0, None, 0),
             }
         }
+        let starts_downstream = batch
+            .iter()
+            .any(|settled| matches!(settled.result, AttemptResult::Succeeded(Some(_))) && settled.flow.is_some());
+        if !starts_downstream {
+            // One statement is atomic by itself: no transaction's two extra round trips.
+            updates.apply(self.pg.worker_pool(), self.worker).await?;
+            return Ok(());
+        }
         let mut tx = self.pg.worker_pool().begin().await?;
-        // Every update checks the lease is still ours: if it ran out and another worker took
-        // the row, that worker's result counts.
-        let completed: Vec<i64> = sqlx::query_scalar(
-            "UPDATE preheat_tasks SET state = 'completed', finished_at = now(), lease_owner = NULL
-             WHERE id = ANY($1) AND lease_owner = $2 AND state = 'running' RETURNING id",
-        )
-        .bind(&completed)
-        .bind(self.worker)
-        .fetch_all(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE preheat_tasks t SET state = 'ready', run_at = now() + r.ms * interval '1 millisecond',
-                 last_error = r.error, lease_owner = NULL
-             FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS r(id, ms, error)
-             WHERE t.id = r.id AND t.lease_owner = $4 AND t.state = 'running'",
-        )
-        .bind(&again)
-        .bind(&again_ms)
-        .bind(&again_error)
-        .bind(self.worker)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE preheat_tasks t SET state = 'dead', finished_at = now(), last_error = r.error, lease_owner = NULL
-             FROM unnest($1::bigint[], $2::text[]) AS r(id, error)
-             WHERE t.id = r.id AND t.lease_owner = $3 AND t.state = 'running'",
-        )
-        .bind(&dead)
-        .bind(&dead_error)
-        .bind(self.worker)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE preheat_tasks SET state = 'ready', run_at = now(), attempt = attempt - 1, lease_owner = NULL
-             WHERE id = ANY($1) AND lease_owner = $2 AND state = 'running'",
-        )
-        .bind(&released)
-        .bind(self.worker)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE preheat_tasks SET state = 'ready', run_at = now(), lease_owner = NULL
-             WHERE id = ANY($1) AND lease_owner = $2 AND state = 'running'",
-        )
-        .bind(&interrupted)
-        .bind(self.worker)
-        .execute(&mut *tx)
-        .await?;
-        self.start_downstream(&mut tx, batch, &completed.into_iter().collect()).await?;
+        let completed = updates.apply(&mut *tx, self.worker).await?;
+        self.start_downstream(&mut tx, batch, &completed).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -170,6 +126,54 @@ impl Settler {
         }
         rows.insert(tx, false).await?;
         Ok(())
+    }
+}
+
+/// The new state of each settled row, column by column for one `UPDATE ... FROM unnest(...)`.
+#[derive(Debug, Default)]
+struct Updates {
+    ids: Vec<i64>,
+    states: Vec<&'static str>,
+    /// For a row due again: after how long.
+    delays_ms: Vec<i64>,
+    errors: Vec<Option<String>>,
+    /// 1 to take back the claim's attempt (the job never started).
+    undo: Vec<i32>,
+}
+
+impl Updates {
+    fn push(&mut self, id: i64, state: &'static str, delay_ms: i64, error: Option<&String>, undo: i32) {
+        self.ids.push(id);
+        self.states.push(state);
+        self.delays_ms.push(delay_ms);
+        self.errors.push(error.cloned());
+        self.undo.push(undo);
+    }
+
+    /// Writes every row whose lease is still this worker's (if it ran out and another worker
+    /// took the row, that worker's result counts); returns the ids now completed.
+    async fn apply<'c>(&self, conn: impl sqlx::PgExecutor<'c>, worker: i64) -> Result<HashSet<i64>, Error> {
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "UPDATE preheat_tasks t SET
+                 state = r.state,
+                 run_at = CASE WHEN r.state = 'ready' THEN now() + r.ms * interval '1 millisecond' ELSE t.run_at END,
+                 finished_at = CASE WHEN r.state IN ('completed', 'dead') THEN now() END,
+                 last_error = coalesce(r.error, t.last_error),
+                 attempt = t.attempt - r.undo,
+                 lease_owner = NULL
+             FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::int[]) AS r(id, state, ms, error, undo)
+             WHERE t.id = r.id AND t.lease_owner = $6 AND t.state = 'running'
+             RETURNING t.id, t.state",
+        )
+        .bind(&self.ids)
+        .bind(&self.states)
+        .bind(&self.delays_ms)
+        .bind(&self.errors)
+        .bind(&self.undo)
+        .bind(worker)
+        .fetch_all(conn)
+        .await?;
+        Ok(rows.into_iter().filter(|(_, state)| state == "completed").map(|(id, _)| id).collect())
     }
 }
 
