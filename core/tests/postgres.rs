@@ -402,3 +402,11 @@ async fn a_listening_worker_wakes_on_the_insert_not_its_poll() {
     }
     runtime.shutdown().await.unwrap();
 }
+
+/// Compiles only if connecting can happen inside `tokio::spawn` (the futures are `Send`).
+#[allow(dead_code)]
+fn connecting_is_send() {
+    fn send<T: Send>(_: T) {}
+    send(Postgres::connect("postgres://"));
+    send(Postgres::connect_in_schema("postgres://", "schema"));
+}

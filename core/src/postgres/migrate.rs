@@ -8,8 +8,11 @@ use sqlx::PgPool;
 use super::Error;
 
 /// Every migration, in order; the version is the position, from 1.
-const MIGRATIONS: &[&str] =
-    &[include_str!("../../migrations/0001_tasks.sql"), include_str!("../../migrations/0002_notify_per_table.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/0001_tasks.sql"),
+    include_str!("../../migrations/0002_notify_per_table.sql"),
+    include_str!("../../migrations/0003_partial_unique_key.sql"),
+];
 
 /// Applies the migrations the database lacks, one process at a time.
 pub(crate) async fn run(pool: &PgPool) -> Result<(), Error> {
@@ -24,7 +27,9 @@ pub(crate) async fn run(pool: &PgPool) -> Result<(), Error> {
         return Err(Error::SchemaTooNew { found, known });
     }
     for (version, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-        sqlx::raw_sql(sql).execute(&mut *tx).await?;
+        // Through `Executor` (simple query protocol: several statements): `raw_sql`'s future is
+        // not `Send`, which kept `Postgres::connect` out of `tokio::spawn`.
+        sqlx::Executor::execute(&mut *tx, *sql).await?;
         sqlx::query("INSERT INTO preheat_schema (version) VALUES ($1)")
             .bind(version as i32 + 1)
             .execute(&mut *tx)

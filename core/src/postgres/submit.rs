@@ -130,7 +130,7 @@ pub(crate) async fn insert(
                       ELSE greatest(now(), to_timestamp($4::bigint / 1e6)) END,
                  $5,
                  coalesce($6, CASE WHEN $7 THEN nextval('preheat_flow_ids') END))
-         ON CONFLICT (unique_key) DO NOTHING
+         ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL DO NOTHING
          RETURNING id, flow_id",
     )
     .bind(task)
@@ -194,7 +194,7 @@ impl Rows {
             "INSERT INTO preheat_tasks (task, input, flow_id, unique_key)
              SELECT task, input::jsonb, coalesce(flow, CASE WHEN $5 THEN nextval('preheat_flow_ids') END), key
              FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) AS rows(task, input, flow, key)
-             ON CONFLICT (unique_key) DO NOTHING",
+             ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL DO NOTHING",
         )
         .bind(&self.tasks)
         .bind(&self.inputs)
