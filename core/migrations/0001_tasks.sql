@@ -9,7 +9,7 @@ CREATE TABLE preheat_tasks (
     state       text        NOT NULL DEFAULT 'ready'
                 CHECK (state IN ('ready', 'running', 'completed', 'dead')),
     run_at      timestamptz NOT NULL DEFAULT now(),
-    -- Attempts started, the one running included.
+    -- Attempts claimed, the one running included.
     attempt     integer     NOT NULL DEFAULT 0,
     -- Idempotency: a second submit with a key already present is a no-op.
     unique_key  text        UNIQUE,

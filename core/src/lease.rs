@@ -13,7 +13,8 @@ pub(crate) enum AttemptResult {
     Succeeded(Option<String>),
     /// The task failed; `retryable` is false when retrying cannot help (a failed resource).
     Failed { error: String, retryable: bool },
-    /// The job never started (a queue drained at shutdown): give it back, attempt undone.
+    /// The job never started (a queue drained at shutdown, a closed queue, no pool): give it
+    /// back, attempt undone. Only said where that is known.
     NotRun,
     /// The run was stopped part-way (the shutdown deadline): give it back; the attempt counts,
     /// since its effects may have happened.
@@ -49,11 +50,12 @@ impl Lease {
 }
 
 impl Drop for Lease {
-    /// A lease dropped unsettled (a queue drained at shutdown, a worker aborted at the deadline)
-    /// gives its job back, so that it runs elsewhere now rather than after the lease expires.
+    /// A lease dropped unsettled (a panic on the way, say) gives its job back now rather than
+    /// after the lease expires, as interrupted: the attempt may have run, so it counts, and a
+    /// job that always ends this way still reaches `retry.max_attempts`.
     fn drop(&mut self) {
         if let Some(settle) = self.settle.take() {
-            settle(AttemptResult::NotRun);
+            settle(AttemptResult::Interrupted);
         }
     }
 }

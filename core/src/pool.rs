@@ -169,6 +169,15 @@ pub(crate) fn start<T: Task>(context: PoolContext) -> Arc<dyn ErasedPool> {
 }
 
 impl<T: Task> Pool<T> {
+    /// A job that could not be queued at shutdown: listed as unfinished, or, leased, given back
+    /// to its backend with its attempt undone.
+    fn never_started(&self, mut job: Job<T>) {
+        match job.lease.take() {
+            Some(lease) => lease.settle(AttemptResult::NotRun),
+            None => Shared::push(&self.shared.unfinished, TaskRecord::new::<T>(job.input, 0, None)),
+        }
+    }
+
     /// Called when a submit is turned away by a full queue.
     pub(crate) fn rejected(&self) {
         self.rejected.fetch_add(1, Relaxed);
@@ -355,13 +364,20 @@ impl<T: Task> Pool<T> {
         let Some(mut job) = flight.job.take() else { return };
         if let Some(lease) = job.lease.take() {
             let result = match &outcome {
-                Ok(output) if lease.wants_output => match serde_json::to_string(output) {
-                    Ok(json) => AttemptResult::Succeeded(Some(json)),
-                    Err(error) => AttemptResult::Failed {
-                        error: format!("the output does not serialize to JSON: {error}"),
-                        retryable: false,
-                    },
-                },
+                // `Serialize` is user code: a panic in it fails the task, like one in the task.
+                Ok(output) if lease.wants_output => {
+                    match std::panic::catch_unwind(AssertUnwindSafe(|| serde_json::to_string(output))) {
+                        Ok(Ok(json)) => AttemptResult::Succeeded(Some(json)),
+                        Ok(Err(error)) => AttemptResult::Failed {
+                            error: format!("the output does not serialize to JSON: {error}"),
+                            retryable: false,
+                        },
+                        Err(panic) => AttemptResult::Failed {
+                            error: format!("the output's `Serialize` panicked: {}", panic_message(&*panic)),
+                            retryable: false,
+                        },
+                    }
+                }
                 Ok(_) => AttemptResult::Succeeded(None),
                 Err(error) => AttemptResult::Failed {
                     error: describe(error),
@@ -408,11 +424,8 @@ impl<T: Task> Pool<T> {
                     async move {
                         // Shutdown closes the queue, which hands the job back: list it rather
                         // than lose it.
-                        // A leased job goes back to its backend instead (its lease's drop).
-                        if let Err(job) = pool.queue.push(job).await
-                            && job.lease.is_none()
-                        {
-                            Shared::push(&pool.shared.unfinished, TaskRecord::new::<T>(job.input, 0, None));
+                        if let Err(job) = pool.queue.push(job).await {
+                            pool.never_started(job);
                         }
                     },
                     &self.handle,
@@ -473,18 +486,22 @@ impl<T: Task> ErasedPool for Pool<T> {
     }
 
     fn submit_leased(&self, input: &str, lease: Lease) {
-        match serde_json::from_str::<T::Input>(input) {
-            Ok(input) => {
-                // A full queue makes it wait for room; a closed one (shutdown) drops the job with
-                // its lease, which gives it back.
-                let _ =
-                    self.submit_without_waiting(Job { input, reply: None, watch: None, lease: Some(Box::new(lease)) });
+        // `Deserialize` is user code, run on the claimer's task: a panic must fail this job, not
+        // end the claimer.
+        let parsed = std::panic::catch_unwind(AssertUnwindSafe(|| serde_json::from_str::<T::Input>(input)));
+        let error = match parsed {
+            Ok(Ok(input)) => {
+                // A full queue makes it wait for room; a closed one (shutdown) gives it back.
+                let job = Job { input, reply: None, watch: None, lease: Some(Box::new(lease)) };
+                if let Err(PushError::Full(job) | PushError::Closed(job)) = self.submit_without_waiting(job) {
+                    self.never_started(job);
+                }
+                return;
             }
-            Err(error) => lease.settle(AttemptResult::Failed {
-                error: format!("the stored input of `{}` does not parse: {error}", T::ID),
-                retryable: false,
-            }),
-        }
+            Ok(Err(error)) => format!("the stored input of `{}` does not parse: {error}", T::ID),
+            Err(panic) => format!("the input's `Deserialize` of `{}` panicked: {}", T::ID, panic_message(&*panic)),
+        };
+        lease.settle(AttemptResult::Failed { error, retryable: false });
     }
 
     #[cfg(feature = "profiling")]
@@ -519,11 +536,15 @@ impl<T: Task> ErasedPool for Pool<T> {
     }
 
     fn drain_queue(&self) -> Vec<TaskRecord> {
-        // Leased jobs go back to their backend as their leases drop; only local ones are listed.
-        std::iter::from_fn(|| self.queue.try_pop())
-            .filter(|job| job.lease.is_none())
-            .map(|job| TaskRecord::new::<T>(job.input, 0, None))
-            .collect()
+        let mut records = Vec::new();
+        while let Some(mut job) = self.queue.try_pop() {
+            // A leased job goes back to its backend, never started; only local ones are listed.
+            match job.lease.take() {
+                Some(lease) => lease.settle(AttemptResult::NotRun),
+                None => records.push(TaskRecord::new::<T>(job.input, 0, None)),
+            }
+        }
+        records
     }
 }
 

@@ -425,7 +425,7 @@ impl Inner {
     async fn stop(&self) -> Result<(), ShutdownError> {
         #[cfg(feature = "postgres")]
         if let Some(worker) = &self.postgres {
-            worker.stop_claiming().await;
+            worker.stop_claiming(self.shutdown_timeout).await;
         }
         // No more ticks or due delays; delays still waiting are listed as unfinished.
         let mut timers = std::mem::take(&mut *lock(&self.timers));

@@ -68,6 +68,71 @@ async fn hold(tag: String) -> Result<(), String> {
     Ok(())
 }
 
+/// Fails with a NUL byte in its error, which PostgreSQL's text cannot store.
+#[task("pg.nul", metadata = "tests/meta/postgres")]
+async fn nul(tag: String) -> Result<(), String> {
+    report(&tag, "nul");
+    Err("a \0 in the error".to_owned())
+}
+
+/// An output whose `Serialize` panics.
+#[derive(Clone, Debug, Deserialize)]
+struct Unserializable;
+
+impl Serialize for Unserializable {
+    fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        panic!("Serialize panicked")
+    }
+}
+
+/// Its output goes to `pg.after_bad`, so it is serialized, and that panics.
+#[task("pg.bad_output", metadata = "tests/meta/postgres")]
+async fn bad_output(tag: String) -> Result<Unserializable, String> {
+    report(&tag, "bad output");
+    Ok(Unserializable)
+}
+
+#[task("pg.after_bad", metadata = "tests/meta/postgres")]
+async fn after_bad(_input: Unserializable) -> Result<(), String> {
+    Ok(())
+}
+
+/// An input whose `Deserialize` panics on "boom".
+#[derive(Clone, Debug, Serialize)]
+struct Poison(String);
+
+impl<'de> Deserialize<'de> for Poison {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        assert_ne!(text, "boom", "Deserialize panicked");
+        Ok(Poison(text))
+    }
+}
+
+#[task("pg.poison", metadata = "tests/meta/postgres")]
+async fn poison(_input: Poison) -> Result<(), String> {
+    Ok(())
+}
+
+/// Released one at a time by the stale-result test.
+static GATES: [tokio::sync::Notify; 2] = [tokio::sync::Notify::const_new(), tokio::sync::Notify::const_new()];
+
+/// Attempt 1 waits for gate 0 and fails; attempt 2 waits for gate 1 and succeeds.
+#[task("pg.twice", metadata = "tests/meta/postgres")]
+async fn twice(ctx: Ctx, tag: String) -> Result<(), String> {
+    report(&tag, format!("attempt {} started", ctx.attempt()));
+    match ctx.attempt() {
+        1 => {
+            GATES[0].notified().await;
+            Err("attempt 1 failed".into())
+        }
+        _ => {
+            GATES[1].notified().await;
+            Ok(())
+        }
+    }
+}
+
 /// Never finishes: for shutdown.
 #[task("pg.stuck", metadata = "tests/meta/postgres")]
 async fn stuck(tag: String) -> Result<(), String> {
@@ -409,4 +474,118 @@ fn connecting_is_send() {
     fn send<T: Send>(_: T) {}
     send(Postgres::connect("postgres://"));
     send(Postgres::connect_in_schema("postgres://", "schema"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_result_the_database_refuses_fails_that_task_alone() {
+    let Some(pg) = database("nul").await else { return };
+    let mut seen = reports("nul");
+    let runtime = worker(&pg).await;
+    pg.submit(nul, "nul".into()).await.unwrap();
+    assert_eq!(next(&mut seen).await, "nul");
+    pg.submit_all(record, (0..5).map(|n| ("nul".to_owned(), n))).await.unwrap();
+    let counts = until(&pg, |counts| counts.completed == 5 && counts.dead == 1).await;
+    assert_eq!(counts.running + counts.ready, 0);
+    let dead = pg.dead_letters().await.unwrap();
+    assert!(dead[0].error.as_deref().is_some_and(|error| error.contains("a \u{fffd} in the error")), "{dead:?}");
+    runtime.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_serialize_fails_the_task_for_good() {
+    let Some(pg) = database("serialize").await else { return };
+    let mut seen = reports("serialize");
+    let runtime = worker(&pg).await;
+    pg.submit(bad_output, "serialize".into()).await.unwrap();
+    assert_eq!(next(&mut seen).await, "bad output");
+    until(&pg, |counts| counts.dead == 1).await;
+    let dead = pg.dead_letters().await.unwrap();
+    assert!(dead[0].error.as_deref().is_some_and(|error| error.contains("Serialize panicked")), "{dead:?}");
+    runtime.shutdown().await.unwrap();
+    assert!(seen.try_recv().is_err(), "ran once: max_attempts is 1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_deserialize_fails_that_task_and_the_claimer_goes_on() {
+    let Some(pg) = database("poison").await else { return };
+    let mut seen = reports("poison");
+    pg.submit(poison, Poison("boom".into())).await.unwrap();
+    let runtime = worker(&pg).await;
+    until(&pg, |counts| counts.dead == 1).await;
+    pg.submit_all(record, (0..3).map(|n| ("poison".to_owned(), n))).await.unwrap();
+    for _ in 0..3 {
+        next(&mut seen).await;
+    }
+    let dead = pg.dead_letters().await.unwrap();
+    assert!(dead[0].error.as_deref().is_some_and(|error| error.contains("Deserialize panicked")), "{dead:?}");
+    runtime.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_the_worker_does_not_hold_is_not_renewed() {
+    let Some(pg) = database("orphan").await else { return };
+    let mut seen = reports("orphan");
+    let runtime = worker(&pg).await;
+    pg.submit(stuck, "orphan".into()).await.unwrap();
+    assert_eq!(next(&mut seen).await, "started");
+    let owner: i64 = sqlx::query_scalar("SELECT lease_owner FROM preheat_tasks WHERE state = 'running'")
+        .fetch_one(pg.pool())
+        .await
+        .unwrap();
+    // What a claim whose reply was lost leaves: a row leased to this worker that it never got.
+    let orphan = pg.submit(record, ("orphan".into(), 1)).await.unwrap().id().unwrap();
+    sqlx::query(
+        "UPDATE preheat_tasks SET state = 'running', attempt = 1, lease_owner = $2, run_at = now() + interval '2 seconds'
+         WHERE id = $1",
+    )
+    .bind(orphan)
+    .bind(owner)
+    .execute(pg.pool())
+    .await
+    .unwrap();
+    assert_eq!(next(&mut seen).await, "1", "its lease ran out and it was taken again");
+    let _ = runtime.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_result_of_an_earlier_claim_does_not_settle_a_later_one() {
+    let Some(pg) = database("stale").await else { return };
+    // An hour's lease: the heartbeat renews once at start, then not for 20 minutes.
+    let pg = pg.lease(Duration::from_secs(3600));
+    let mut seen = reports("stale");
+    let runtime = worker(&pg).await;
+    let id = pg.submit(twice, "stale".into()).await.unwrap().id().unwrap();
+    assert_eq!(next(&mut seen).await, "attempt 1 started");
+    // Its lease runs out while attempt 1 still runs (a heartbeat lost, say); an insert wakes the
+    // claimer, which takes the row again: attempt 2, same worker.
+    sqlx::query("UPDATE preheat_tasks SET run_at = now() - interval '1 second' WHERE id = $1")
+        .bind(id)
+        .execute(pg.pool())
+        .await
+        .unwrap();
+    pg.submit(record, ("stale".into(), 0)).await.unwrap();
+    let mut started = vec![next(&mut seen).await, next(&mut seen).await];
+    started.sort();
+    assert_eq!(started, ["0", "attempt 2 started"]);
+    // Attempt 1 fails now: its result is of a claim that is over and must change nothing.
+    GATES[0].notify_one();
+    GATES[1].notify_one();
+    until(&pg, |counts| counts.completed == 2).await;
+    let row: (String, i32) = sqlx::query_as("SELECT state, attempt FROM preheat_tasks WHERE id = $1")
+        .bind(id)
+        .fetch_one(pg.pool())
+        .await
+        .unwrap();
+    assert_eq!(row, ("completed".to_owned(), 2));
+    runtime.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schema_name_that_is_not_plain_is_refused() {
+    // Refused before any connection is tried.
+    let url = "postgres://127.0.0.1:1/nowhere";
+    for name in ["my schema", "1st", "a\\b", "x\"y"] {
+        let error = Postgres::connect_in_schema(url, name).await.unwrap_err();
+        assert!(error.to_string().contains("is not plain"), "{name}: {error}");
+    }
 }

@@ -39,7 +39,12 @@
 //! (30 s by default), not an hour later. A task whose worker died after it ran but before its
 //! result was stored **runs again**: write tasks to be idempotent (a conditional update, a
 //! unique key). An attempt lost with its worker counts as an attempt, so a task that kills its
-//! process cannot loop forever: after `retry.max_attempts` it is dead.
+//! process cannot loop forever: after `retry.max_attempts` it is dead. Attempts are counted
+//! per claim, not per start: the rows claimed in the same batch as a task that crashes its
+//! process are charged the lost attempt too, though they may not have started; a poison task
+//! that crashes its process `retry.max_attempts` times can take rows claimed with it along.
+//! Keep `retry.max_attempts` above 1 for tasks on this backend, and `claim_batch` modest if
+//! tasks may crash the process.
 //!
 //! - Retries, backoff and the dead-letter state are rows: a failed attempt is due again after
 //!   its backoff (`state = 'ready'`, `run_at` later); one that used up its attempts is
@@ -146,6 +151,14 @@ pub enum Error {
     /// The tasks linked into this binary do not match their metadata.
     #[error(transparent)]
     Registry(&'static crate::RegistryError),
+    /// A schema name [`Postgres::connect_in_schema`] does not take.
+    #[error(
+        "schema name `{name}` is not plain: use letters, digits and `_`, not starting with a digit, at most 63 bytes"
+    )]
+    Schema {
+        /// The name given.
+        name: String,
+    },
     /// The schema in the database is newer than this binary knows.
     #[error("the preheat schema in the database is at version {found}, newer than this binary's {known}")]
     SchemaTooNew {
@@ -161,7 +174,7 @@ pub enum Error {
 pub struct Counts {
     /// Due now or later, not claimed.
     pub ready: i64,
-    /// Claimed by a worker whose lease runs.
+    /// Claimed by a worker (its lease running, or run out and not yet taken again).
     pub running: i64,
     /// Succeeded (kept for [`Postgres::keep_completed`]).
     pub completed: i64,
@@ -179,7 +192,7 @@ pub struct DeadLetter {
     pub task: String,
     /// The input, as JSON.
     pub input: serde_json::Value,
-    /// Attempts started.
+    /// Attempts claimed, the last included.
     pub attempts: i32,
     /// The last error.
     pub error: Option<String>,
@@ -195,18 +208,33 @@ impl Postgres {
     /// Connects like [`connect`](Self::connect) with preheat's tables in schema `schema`
     /// (created if missing; `public` stays on the search path for the application's tables):
     /// for several deployments, or test runs, sharing one database.
+    ///
+    /// The name is letters, digits and `_`, not starting with a digit, at most 63 bytes: it
+    /// goes into every connection's start-up options, which split on spaces.
     pub async fn connect_in_schema(url: &str, schema: &str) -> Result<Self, Error> {
-        let quoted = format!("\"{}\"", schema.replace('"', "\"\""));
+        let plain = schema.len() <= 63
+            && schema.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !plain {
+            return Err(Error::Schema { name: schema.to_owned() });
+        }
         let pool = PgPoolOptions::new().max_connections(1).connect(url).await?;
-        sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {quoted}")).execute(&pool).await?;
+        let mut tx = pool.begin().await?;
+        // `IF NOT EXISTS` is not safe against a concurrent CREATE: processes starting together
+        // take turns (the lock the migrations take too).
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('preheat_schema'))").execute(&mut *tx).await?;
+        sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"")).execute(&mut *tx).await?;
+        tx.commit().await?;
         pool.close().await;
         let options: sqlx::postgres::PgConnectOptions = url.parse()?;
-        let options = options.options([("search_path", format!("{quoted},public"))]);
+        let options = options.options([("search_path", format!("\"{schema}\",public"))]);
         let pool = PgPoolOptions::new().max_connections(8).connect_with(options).await?;
         Self::from_pool(pool).await
     }
 
-    /// Uses the application's pool and brings the schema up to date.
+    /// Uses the application's pool and brings the schema up to date. The worker's own
+    /// connections copy the pool's connect options (not its `after_connect` hook: set the
+    /// `search_path` in the options, as [`connect_in_schema`](Self::connect_in_schema) does).
     pub async fn from_pool(pool: PgPool) -> Result<Self, Error> {
         migrate::run(&pool).await?;
         // The worker's queries never need a sort; forbidding it keeps the planner on the due
@@ -231,8 +259,8 @@ impl Postgres {
     }
 
     /// How long a claimed task stays with its worker without a heartbeat; the heartbeat renews
-    /// it every third of this. A dead worker's tasks run elsewhere after at most this long.
-    /// Default: 30 s.
+    /// it every third of this. A dead worker's tasks are taken again once this has passed,
+    /// when another worker next looks (its poll interval at the latest). Default: 30 s.
     pub fn lease(self, lease: Duration) -> Self {
         self.with(|settings| settings.lease = lease.max(Duration::from_millis(300)))
     }
@@ -253,7 +281,9 @@ impl Postgres {
     }
 
     /// How long completed rows (and their unique keys) are kept before workers delete them.
-    /// Default: 1 hour.
+    /// Idempotency lasts as long: a key submitted again after its row was deleted runs again.
+    /// Schedules rely on it too (each tick is a keyed row), so keep it well above the longest
+    /// delay between processes firing the same tick. Default: 1 hour.
     pub fn keep_completed(self, keep: Duration) -> Self {
         self.with(|settings| settings.keep_completed = keep)
     }

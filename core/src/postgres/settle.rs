@@ -2,18 +2,20 @@
 //! the downstream tasks, in the same transaction.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::PgConnection;
 use tokio::sync::{Notify, mpsc};
 
 use super::submit::Rows;
+use super::worker::Held;
 use super::{Error, Postgres};
 use crate::lease::AttemptResult;
 use crate::registry::Registry;
 use crate::retry::backoff;
+use crate::sync::lock;
 
 /// Results stored per transaction, at most.
 const BATCH: usize = 1024;
@@ -35,6 +37,8 @@ pub(crate) struct Settler {
     pub(crate) registry: &'static Registry,
     pub(crate) in_flight: Arc<AtomicUsize>,
     pub(crate) room: Arc<Notify>,
+    /// The rows this worker holds, which its heartbeat renews; a stored result lets one go.
+    pub(crate) held: Arc<Mutex<Held>>,
 }
 
 impl Settler {
@@ -46,13 +50,42 @@ impl Settler {
             // A result is never dropped while the database is away: its lease would run out
             // and the task run again. Keep trying; the leases are renewed meanwhile.
             while let Err(error) = self.store(&batch).await {
+                if refused(&error) {
+                    // Not the database being away but a result it will never take (a NUL byte
+                    // in an output): find it, or the same batch would be refused forever.
+                    self.store_one_by_one(&mut batch).await;
+                    continue;
+                }
                 tracing::warn!(%error, results = batch.len(), "postgres: results not stored; trying again");
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(2));
             }
+            {
+                let mut held = lock(&self.held);
+                for settled in &batch {
+                    held.release(settled.id);
+                }
+            }
             self.in_flight.fetch_sub(batch.len(), SeqCst);
             self.room.notify_one();
             batch.clear();
+        }
+    }
+
+    /// Stores each result alone; one the database refuses becomes a failure for good, with the
+    /// reason. Storing twice is harmless: a row already settled no longer matches its guard.
+    async fn store_one_by_one(&self, batch: &mut [Settled]) {
+        for settled in batch {
+            if let Err(error) = self.store(std::slice::from_ref(settled)).await
+                && refused(&error)
+            {
+                let task = self.registry.tasks()[settled.task].id();
+                tracing::error!(task, %error, "postgres: a task's result cannot be stored; failing it for good");
+                settled.result = AttemptResult::Failed {
+                    error: format!("its result could not be stored: {error}"),
+                    retryable: false,
+                };
+            }
         }
     }
 
@@ -61,21 +94,21 @@ impl Settler {
         for settled in batch {
             let task = &self.registry.tasks()[settled.task];
             match &settled.result {
-                AttemptResult::Succeeded(_) => updates.push(settled.id, "completed", 0, None, 0),
+                AttemptResult::Succeeded(_) => updates.push(settled, "completed", 0, None, 0),
                 AttemptResult::Failed { error, retryable }
                     if *retryable && settled.attempt < task.meta().retry.max_attempts =>
                 {
                     let delay = backoff(&task.meta().retry, settled.attempt);
                     tracing::warn!(task = task.id(), attempt = settled.attempt, ?delay, %error, "task attempt failed; retrying");
-                    updates.push(settled.id, "ready", delay.as_millis() as i64, Some(error), 0);
+                    updates.push(settled, "ready", delay.as_millis() as i64, Some(error), 0);
                 }
                 AttemptResult::Failed { error, .. } => {
                     tracing::error!(task = task.id(), attempts = settled.attempt, %error, "task failed for good; dead");
-                    updates.push(settled.id, "dead", 0, Some(error), 0);
+                    updates.push(settled, "dead", 0, Some(error), 0);
                 }
                 // Never started: the attempt is undone.
-                AttemptResult::NotRun => updates.push(settled.id, "ready", 0, None, 1),
-                AttemptResult::Interrupted => updates.push(settled.id, "ready", 0, None, 0),
+                AttemptResult::NotRun => updates.push(settled, "ready", 0, None, 1),
+                AttemptResult::Interrupted => updates.push(settled, "ready", 0, None, 0),
             }
         }
         let starts_downstream = batch
@@ -99,14 +132,14 @@ impl Settler {
         &self,
         tx: &mut PgConnection,
         batch: &[Settled],
-        completed: &HashSet<i64>,
+        completed: &HashSet<(i64, i32)>,
     ) -> Result<(), Error> {
         let mut rows = Rows::default();
         for settled in batch {
             let (AttemptResult::Succeeded(Some(output)), Some(flow)) = (&settled.result, settled.flow) else {
                 continue;
             };
-            if !completed.contains(&settled.id) {
+            if !completed.contains(&(settled.id, settled.attempt as i32)) {
                 continue;
             }
             let tasks = self.registry.tasks();
@@ -133,6 +166,9 @@ impl Settler {
 #[derive(Debug, Default)]
 struct Updates {
     ids: Vec<i64>,
+    /// The attempt each result is of: a result of an earlier claim of the same row (its lease
+    /// ran out and this very worker claimed it again) must not settle the later claim.
+    attempts: Vec<i32>,
     states: Vec<&'static str>,
     /// For a row due again: after how long.
     delays_ms: Vec<i64>,
@@ -142,18 +178,21 @@ struct Updates {
 }
 
 impl Updates {
-    fn push(&mut self, id: i64, state: &'static str, delay_ms: i64, error: Option<&String>, undo: i32) {
-        self.ids.push(id);
+    fn push(&mut self, settled: &Settled, state: &'static str, delay_ms: i64, error: Option<&String>, undo: i32) {
+        self.ids.push(settled.id);
+        self.attempts.push(i32::try_from(settled.attempt).unwrap_or(i32::MAX));
         self.states.push(state);
         self.delays_ms.push(delay_ms);
-        self.errors.push(error.cloned());
+        // PostgreSQL's text cannot hold NUL; an error message may.
+        self.errors.push(error.map(|error| error.replace('\0', "\u{fffd}")));
         self.undo.push(undo);
     }
 
-    /// Writes every row whose lease is still this worker's (if it ran out and another worker
-    /// took the row, that worker's result counts); returns the ids now completed.
-    async fn apply<'c>(&self, conn: impl sqlx::PgExecutor<'c>, worker: i64) -> Result<HashSet<i64>, Error> {
-        let rows: Vec<(i64, String)> = sqlx::query_as(
+    /// Writes every row whose claim is still this worker's and still the one the result is of
+    /// (if its lease ran out and another claim took the row, that claim's result counts);
+    /// returns the completed rows, with their attempts.
+    async fn apply<'c>(&self, conn: impl sqlx::PgExecutor<'c>, worker: i64) -> Result<HashSet<(i64, i32)>, Error> {
+        let rows: Vec<(i64, i32, String)> = sqlx::query_as(
             "UPDATE preheat_tasks t SET
                  state = r.state,
                  run_at = CASE WHEN r.state = 'ready' THEN now() + r.ms * interval '1 millisecond' ELSE t.run_at END,
@@ -161,9 +200,10 @@ impl Updates {
                  last_error = coalesce(r.error, t.last_error),
                  attempt = t.attempt - r.undo,
                  lease_owner = NULL
-             FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::int[]) AS r(id, state, ms, error, undo)
-             WHERE t.id = r.id AND t.lease_owner = $6 AND t.state = 'running'
-             RETURNING t.id, t.state",
+             FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::int[], $7::int[])
+                 AS r(id, state, ms, error, undo, attempt)
+             WHERE t.id = r.id AND t.attempt = r.attempt AND t.lease_owner = $6 AND t.state = 'running'
+             RETURNING t.id, t.attempt, t.state",
         )
         .bind(&self.ids)
         .bind(&self.states)
@@ -171,10 +211,22 @@ impl Updates {
         .bind(&self.errors)
         .bind(&self.undo)
         .bind(worker)
+        .bind(&self.attempts)
         .fetch_all(conn)
         .await?;
-        Ok(rows.into_iter().filter(|(_, state)| state == "completed").map(|(id, _)| id).collect())
+        Ok(rows
+            .into_iter()
+            .filter(|(_, _, state)| state == "completed")
+            .map(|(id, attempt, _)| (id, attempt))
+            .collect())
     }
+}
+
+/// Whether the database refused the data itself (SQLSTATE classes 22, data exception, and 23,
+/// integrity violation), which no retry changes.
+fn refused(error: &Error) -> bool {
+    let Error::Database(sqlx::Error::Database(error)) = error else { return false };
+    error.code().is_some_and(|code| code.starts_with("22") || code.starts_with("23"))
 }
 
 /// Adds one upstream output to a fan-in task's parts; once all are in, returns its input, the

@@ -1,6 +1,7 @@
 //! A runtime's worker on the task table: claims due rows, feeds them to the pools, holds their
 //! leases, and stores their results.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -26,6 +27,8 @@ pub(crate) struct Worker {
     tasks: Vec<String>,
     /// Claimed and not yet settled in the database.
     in_flight: Arc<AtomicUsize>,
+    /// The ids of those rows, what the heartbeat renews (see [`Held`]).
+    held: Arc<Mutex<Held>>,
     /// Told when settled tasks make room for more.
     room: Arc<Notify>,
     stop: watch::Sender<bool>,
@@ -52,6 +55,7 @@ impl Worker {
             registry,
             tasks: registry.tasks().iter().map(|task| task.id().to_owned()).collect(),
             in_flight: Arc::default(),
+            held: Arc::default(),
             room: Arc::default(),
             stop: watch::Sender::new(false),
             running: Mutex::default(),
@@ -67,28 +71,34 @@ impl Worker {
             registry: self.registry,
             in_flight: self.in_flight.clone(),
             room: self.room.clone(),
+            held: self.held.clone(),
         };
         let mut running = lock(&self.running);
         if running.claimer.is_some() || *self.stop.borrow() {
             return;
         }
-        let heartbeat = self.clone().heartbeat();
+        let (heartbeat, prune) = (self.clone().heartbeat(), self.clone().prune());
         running.settler = Some(tokio::spawn(async move {
             tokio::select! {
                 () = settler.run(settled) => {}
                 () = heartbeat => {}
+                () = prune => {}
             }
         }));
         running.claimer = Some(tokio::spawn(self.clone().claim_loop(runtime, settle)));
         tracing::info!(worker = self.id, "claiming tasks from postgres");
     }
 
-    /// Stops claiming; what was claimed still runs and settles.
-    pub(crate) async fn stop_claiming(&self) {
+    /// Stops claiming; what was claimed still runs and settles. A claimer stuck on the
+    /// database is stopped after `patience`: rows it claimed without handing them on are not
+    /// held, so their leases run out and they run elsewhere.
+    pub(crate) async fn stop_claiming(&self, patience: Duration) {
         self.stop.send_replace(true);
         let claimer = lock(&self.running).claimer.take();
-        if let Some(claimer) = claimer {
-            let _ = claimer.await;
+        if let Some(mut claimer) = claimer
+            && tokio::time::timeout(patience, &mut claimer).await.is_err()
+        {
+            claimer.abort();
         }
     }
 
@@ -108,14 +118,15 @@ impl Worker {
              WHERE lease_owner = $1 AND state = 'running'",
         )
         .bind(self.id)
-        .execute(self.pg.worker_pool())
-        .await;
-        match released {
-            Ok(done) if done.rows_affected() > 0 => {
+        .execute(self.pg.worker_pool());
+        // Bounded like the rest of the shutdown: without it, the leases simply run out.
+        match tokio::time::timeout_at(deadline, released).await {
+            Ok(Ok(done)) if done.rows_affected() > 0 => {
                 tracing::info!(tasks = done.rows_affected(), "postgres: leases given back at shutdown");
             }
-            Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "postgres: leases not given back; they expire instead"),
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "postgres: leases not given back; they expire instead"),
+            Err(_) => tracing::warn!("postgres: leases not given back by the deadline; they expire instead"),
         }
     }
 
@@ -243,6 +254,7 @@ impl Worker {
     /// Hands each claimed row to its task's pool, with a lease that reports to the settler.
     fn dispatch(&self, rows: Vec<Claimed>, runtime: &Weak<Inner>, settle: &mpsc::UnboundedSender<Settled>) {
         self.in_flight.fetch_add(rows.len(), SeqCst);
+        lock(&self.held).take(rows.iter().map(|row| row.0));
         let runtime = runtime.upgrade();
         for (id, task, input, attempt, flow) in rows {
             let attempt = u32::try_from(attempt).unwrap_or(u32::MAX);
@@ -266,51 +278,89 @@ impl Worker {
                 continue;
             }
             let lease = Lease::new(attempt, flow, !self.registry.downstream(index).is_empty(), report);
-            // Shutting down: the lease drops and gives the row back.
-            if let Some(pool) = runtime.as_ref().and_then(|runtime| runtime.pool_at(index)) {
-                pool.submit_leased(&input, lease);
+            match runtime.as_ref().and_then(|runtime| runtime.pool_at(index)) {
+                Some(pool) => pool.submit_leased(&input, lease),
+                // Shutting down: the row goes back, never started.
+                None => lease.settle(AttemptResult::NotRun),
             }
         }
     }
 
-    /// Renews this worker's leases every third of the lease, and deletes old completed rows.
-    /// Never returns: it stops with the settler it runs beside.
+    /// Renews the leases of the rows this worker holds, every third of the lease. Never
+    /// returns: it stops with the settler it runs beside.
     async fn heartbeat(self: Arc<Self>) {
         let settings = &self.pg.settings;
         let mut beat = tokio::time::interval(settings.lease / 3);
         beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut prune = tokio::time::interval(Duration::from_secs(60));
         loop {
-            tokio::select! {
-                _ = beat.tick() => {
-                    let renewed = sqlx::query(
-                        "UPDATE preheat_tasks SET run_at = now() + $2 * interval '1 millisecond'
-                         WHERE lease_owner = $1 AND state = 'running'",
-                    )
-                    .bind(self.id)
-                    .bind(settings.lease.as_millis() as i64)
-                    .execute(self.pg.worker_pool())
-                    .await;
-                    if let Err(error) = renewed {
-                        tracing::warn!(%error, "postgres: heartbeat failed; leases run out if this lasts");
-                    }
-                }
-                _ = prune.tick() => {
-                    let pruned = sqlx::query(
-                        "DELETE FROM preheat_tasks WHERE id IN (
-                             SELECT id FROM preheat_tasks
-                             WHERE state = 'completed' AND finished_at < now() - $1 * interval '1 millisecond'
-                             LIMIT 10000)",
-                    )
-                    .bind(settings.keep_completed.as_millis() as i64)
-                    .execute(self.pg.worker_pool())
-                    .await;
-                    if let Err(error) = pruned {
-                        tracing::warn!(%error, "postgres: completed rows not pruned");
-                    }
-                }
+            beat.tick().await;
+            // Only rows it holds: one it lost track of (a claim whose reply never came) must run
+            // out and be taken again. SKIP LOCKED: a row being settled needs no renewal, and a
+            // heartbeat that never waits cannot deadlock with the settler.
+            let held = lock(&self.held).ids();
+            let renewed = sqlx::query(
+                "UPDATE preheat_tasks SET run_at = now() + $3 * interval '1 millisecond'
+                 WHERE id IN (SELECT id FROM preheat_tasks
+                              WHERE id = ANY($1) AND lease_owner = $2 AND state = 'running'
+                              FOR UPDATE SKIP LOCKED)",
+            )
+            .bind(&held)
+            .bind(self.id)
+            .bind(settings.lease.as_millis() as i64)
+            .execute(self.pg.worker_pool())
+            .await;
+            if let Err(error) = renewed {
+                tracing::warn!(%error, "postgres: heartbeat failed; leases run out if this lasts");
             }
         }
+    }
+
+    /// Deletes completed rows older than `keep_completed`, once a minute, beside the heartbeat
+    /// rather than in its loop, so a slow delete never delays a renewal. Never returns.
+    async fn prune(self: Arc<Self>) {
+        let mut prune = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            prune.tick().await;
+            let pruned = sqlx::query(
+                "DELETE FROM preheat_tasks WHERE id IN (
+                     SELECT id FROM preheat_tasks
+                     WHERE state = 'completed' AND finished_at < now() - $1 * interval '1 millisecond'
+                     LIMIT 10000)",
+            )
+            .bind(self.pg.settings.keep_completed.as_millis() as i64)
+            .execute(self.pg.worker_pool())
+            .await;
+            if let Err(error) = pruned {
+                tracing::warn!(%error, "postgres: completed rows not pruned");
+            }
+        }
+    }
+}
+
+/// The rows a worker holds. Counted per id: a row given back can be claimed again by this
+/// worker before the result that gave it back lets go of it, and must stay held.
+#[derive(Debug, Default)]
+pub(crate) struct Held(HashMap<i64, u32>);
+
+impl Held {
+    fn take(&mut self, ids: impl Iterator<Item = i64>) {
+        for id in ids {
+            *self.0.entry(id).or_default() += 1;
+        }
+    }
+
+    /// Lets go of one claim of `id`.
+    pub(crate) fn release(&mut self, id: i64) {
+        if let Some(claims) = self.0.get_mut(&id) {
+            *claims -= 1;
+            if *claims == 0 {
+                self.0.remove(&id);
+            }
+        }
+    }
+
+    fn ids(&self) -> Vec<i64> {
+        self.0.keys().copied().collect()
     }
 }
 
