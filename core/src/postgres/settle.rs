@@ -111,15 +111,11 @@ impl Settler {
                 AttemptResult::Interrupted => updates.push(settled, "ready", 0, None, 0),
             }
         }
-        let starts_downstream = batch
-            .iter()
-            .any(|settled| matches!(settled.result, AttemptResult::Succeeded(Some(_))) && settled.flow.is_some());
-        if !starts_downstream {
-            // One statement is atomic by itself: no transaction's two extra round trips.
-            updates.apply(self.pg.worker_pool(), self.worker).await?;
-            return Ok(());
-        }
         let mut tx = self.pg.worker_pool().begin().await?;
+        // The planner takes the batch for a handful of rows, and a nested loop then re-reads the
+        // whole batch for every row it finds: 74 ms for 1,024 results (BENCHMARKS.md,
+        // postgres). A hash join over the batch is what it should be; this transaction only.
+        sqlx::query("SET LOCAL enable_nestloop = off").execute(&mut *tx).await?;
         let completed = updates.apply(&mut *tx, self.worker).await?;
         self.start_downstream(&mut tx, batch, &completed).await?;
         tx.commit().await?;
@@ -188,6 +184,9 @@ impl Updates {
         self.undo.push(undo);
     }
 
+    /// `t.id = ANY($1)`, redundant with the join, hands the planner the primary key to find the
+    /// rows by (see migration 0004 for what it did otherwise).
+    ///
     /// Writes every row whose claim is still this worker's and still the one the result is of
     /// (if its lease ran out and another claim took the row, that claim's result counts);
     /// returns the completed rows, with their attempts.
@@ -202,7 +201,8 @@ impl Updates {
                  lease_owner = NULL
              FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::int[], $7::int[])
                  AS r(id, state, ms, error, undo, attempt)
-             WHERE t.id = r.id AND t.attempt = r.attempt AND t.lease_owner = $6 AND t.state = 'running'
+             WHERE t.id = ANY($1) AND t.id = r.id AND t.attempt = r.attempt AND t.lease_owner = $6
+                 AND t.state = 'running'
              RETURNING t.id, t.attempt, t.state",
         )
         .bind(&self.ids)
