@@ -2,7 +2,6 @@
 //! the downstream tasks, in the same transaction.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -35,7 +34,6 @@ pub(crate) struct Settler {
     pub(crate) pg: Postgres,
     pub(crate) worker: i64,
     pub(crate) registry: &'static Registry,
-    pub(crate) in_flight: Arc<AtomicUsize>,
     pub(crate) room: Arc<Notify>,
     /// The rows this worker holds, which its heartbeat renews; a stored result lets one go.
     pub(crate) held: Arc<Mutex<Held>>,
@@ -66,7 +64,6 @@ impl Settler {
                     held.release(settled.id);
                 }
             }
-            self.in_flight.fetch_sub(batch.len(), SeqCst);
             self.room.notify_one();
             batch.clear();
         }

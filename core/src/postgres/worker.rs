@@ -2,7 +2,6 @@
 //! leases, and stores their results.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -25,9 +24,8 @@ pub(crate) struct Worker {
     registry: &'static Registry,
     /// The task ids this binary runs: a process claims only what it can run.
     tasks: Vec<String>,
-    /// Claimed and not yet settled in the database.
-    in_flight: Arc<AtomicUsize>,
-    /// The ids of those rows, what the heartbeat renews (see [`Held`]).
+    /// The rows claimed and not yet settled in the database: what the heartbeat renews, and
+    /// how many the claimer may still take (see [`Held`]).
     held: Arc<Mutex<Held>>,
     /// Told when settled tasks make room for more.
     room: Arc<Notify>,
@@ -54,7 +52,6 @@ impl Worker {
             id: fastrand::i64(1..i64::MAX),
             registry,
             tasks: registry.tasks().iter().map(|task| task.id().to_owned()).collect(),
-            in_flight: Arc::default(),
             held: Arc::default(),
             room: Arc::default(),
             stop: watch::Sender::new(false),
@@ -69,7 +66,6 @@ impl Worker {
             pg: self.pg.clone(),
             worker: self.id,
             registry: self.registry,
-            in_flight: self.in_flight.clone(),
             room: self.room.clone(),
             held: self.held.clone(),
         };
@@ -161,7 +157,7 @@ impl Worker {
             if listener.is_none() && matches!(settings.wake, Wake::Listen { .. }) {
                 listener = self.listen().await;
             }
-            let room = settings.max_in_flight.saturating_sub(self.in_flight.load(SeqCst));
+            let room = settings.max_in_flight.saturating_sub(lock(&self.held).claims());
             if room == 0 {
                 tokio::select! {
                     _ = self.room.notified() => continue,
@@ -253,7 +249,6 @@ impl Worker {
 
     /// Hands each claimed row to its task's pool, with a lease that reports to the settler.
     fn dispatch(&self, rows: Vec<Claimed>, runtime: &Weak<Inner>, settle: &mpsc::UnboundedSender<Settled>) {
-        self.in_flight.fetch_add(rows.len(), SeqCst);
         lock(&self.held).take(rows.iter().map(|row| row.0));
         let runtime = runtime.upgrade();
         for (id, task, input, attempt, flow) in rows {
@@ -340,27 +335,38 @@ impl Worker {
 /// The rows a worker holds. Counted per id: a row given back can be claimed again by this
 /// worker before the result that gave it back lets go of it, and must stay held.
 #[derive(Debug, Default)]
-pub(crate) struct Held(HashMap<i64, u32>);
+pub(crate) struct Held {
+    by_id: HashMap<i64, u32>,
+    /// The sum of `by_id`'s counts: claims not yet settled.
+    claims: usize,
+}
 
 impl Held {
     fn take(&mut self, ids: impl Iterator<Item = i64>) {
         for id in ids {
-            *self.0.entry(id).or_default() += 1;
+            *self.by_id.entry(id).or_default() += 1;
+            self.claims += 1;
         }
     }
 
     /// Lets go of one claim of `id`.
     pub(crate) fn release(&mut self, id: i64) {
-        if let Some(claims) = self.0.get_mut(&id) {
+        if let Some(claims) = self.by_id.get_mut(&id) {
             *claims -= 1;
+            self.claims -= 1;
             if *claims == 0 {
-                self.0.remove(&id);
+                self.by_id.remove(&id);
             }
         }
     }
 
+    /// Claims not yet settled.
+    fn claims(&self) -> usize {
+        self.claims
+    }
+
     fn ids(&self) -> Vec<i64> {
-        self.0.keys().copied().collect()
+        self.by_id.keys().copied().collect()
     }
 }
 
@@ -379,6 +385,6 @@ async fn notified(listener: &mut Option<PgListener>) -> bool {
 
 impl std::fmt::Debug for Worker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Worker").field("id", &self.id).field("in_flight", &self.in_flight).finish_non_exhaustive()
+        f.debug_struct("Worker").field("id", &self.id).finish_non_exhaustive()
     }
 }
