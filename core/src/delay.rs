@@ -7,7 +7,6 @@
 //! slot; its heap entry is skipped when it comes up (the sequence number tells a reused slot from
 //! the one the entry was made for).
 
-use std::any::Any;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::pin::pin;
@@ -17,10 +16,10 @@ use slab::Slab;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use crate::erased::{ErasedInput, TaskVTable};
+use crate::pools::Pools;
 use crate::record::TaskRecord;
-use crate::runtime::Inner;
 use crate::sync::lock;
-use crate::task::Task;
 
 /// Every delayed job of a runtime.
 #[derive(Default)]
@@ -54,15 +53,15 @@ struct Due {
 struct Delayed {
     seq: u64,
     task: usize,
-    input: Box<dyn Any + Send>,
+    /// The task's table: makes the job a record, for shutdown's list of unfinished tasks.
+    vtable: &'static TaskVTable,
+    input: ErasedInput,
     name: Option<Box<str>>,
-    /// Makes the job a record, for shutdown's list of unfinished tasks.
-    record: fn(Box<dyn Any + Send>) -> TaskRecord,
 }
 
 /// A delayed task's key, to cancel it with [`Runtime::cancel`](crate::Runtime::cancel).
 ///
-/// Either the name given with [`Delay::key`] (and a plain `&str` or `String` converts to that
+/// Either the name given with [`Delay::key`](crate::Delay::key) (and a plain `&str` or `String` converts to that
 /// key, so a task can be cancelled by its name alone), or, for a task submitted without one, a
 /// number only this key holds.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -75,7 +74,7 @@ enum Key {
 }
 
 impl DelayedKey {
-    /// The name given with [`Delay::key`]; `None` for a task submitted without one.
+    /// The name given with [`Delay::key`](crate::Delay::key); `None` for a task submitted without one.
     pub fn name(&self) -> Option<&str> {
         match &self.0 {
             Key::Named(name) => Some(name),
@@ -109,13 +108,14 @@ impl Delays {
 
     /// Adds a job due at `at`; a job already waiting under the same name is replaced. `Err`
     /// gives the input back when shutdown has begun.
-    pub(crate) fn insert<T: Task>(
+    pub(crate) fn insert(
         &self,
         task: usize,
-        input: T::Input,
+        vtable: &'static TaskVTable,
+        input: ErasedInput,
         at: Instant,
         name: Option<String>,
-    ) -> Result<DelayedKey, T::Input> {
+    ) -> Result<DelayedKey, ErasedInput> {
         let mut state = self.state();
         if state.closed {
             return Err(input);
@@ -123,7 +123,7 @@ impl Delays {
         let seq = state.next;
         state.next += 1;
         let name: Option<Box<str>> = name.map(Into::into);
-        let job = Delayed { seq, task, input: Box::new(input), name: name.clone(), record: record::<T> };
+        let job = Delayed { seq, task, vtable, input, name: name.clone() };
         let slot = state.jobs.insert(job);
         let key = match name {
             Some(name) => {
@@ -159,19 +159,20 @@ impl Delays {
     }
 
     /// Submits each job when it is due, until the runtime is gone.
-    pub(crate) async fn drive(self: Arc<Self>, runtime: Weak<Inner>) {
+    pub(crate) async fn drive(self: Arc<Self>, pools: Weak<Pools>) {
         loop {
             // Registered before looking at the heap, so an earlier job added meanwhile wakes us.
             let mut changed = pin!(self.changed.notified());
             changed.as_mut().enable();
             let (ready, next) = self.take_due(Instant::now());
-            let Some(inner) = runtime.upgrade() else { return };
+            let Some(table) = pools.upgrade() else { return };
             for job in ready {
-                if let Err(reason) = inner.submit_root_erased(job.task, job.input, None) {
-                    tracing::error!(key = ?job.name, %reason, "a delayed task came due but could not be submitted");
+                if let Err(reason) = crate::flow::submit_root(&table, job.task, job.input, None) {
+                    let reason = crate::flow::refusal_text(reason);
+                    tracing::error!(task = job.vtable.id, key = ?job.name, reason, "a delayed task came due but could not be submitted");
                 }
             }
-            drop(inner);
+            drop(table);
             match next {
                 Some(at) => {
                     let _ = tokio::time::timeout_at(at, changed).await;
@@ -212,50 +213,6 @@ impl Delays {
         state.named = HashMap::new();
         let mut jobs: Vec<Delayed> = state.jobs.drain().collect();
         jobs.sort_by_key(|job| job.seq);
-        jobs.into_iter().map(|job| (job.record)(job.input)).collect()
-    }
-}
-
-fn record<T: Task>(input: Box<dyn Any + Send>) -> TaskRecord {
-    match input.downcast::<T::Input>() {
-        Ok(input) => TaskRecord::new::<T>(*input, 0, None),
-        Err(_) => unreachable!("a delayed job's input has its task's input type"),
-    }
-}
-
-/// A task to submit later, from [`Runtime::delay`](crate::Runtime::delay).
-#[must_use = "a Delay does nothing until `.after(..)` or `.at(..)`"]
-pub struct Delay<'a, T: Task> {
-    runtime: &'a crate::Runtime,
-    input: T::Input,
-    key: Option<String>,
-}
-
-impl<'a, T: Task> Delay<'a, T> {
-    pub(crate) fn new(runtime: &'a crate::Runtime, input: T::Input) -> Self {
-        Self { runtime, input, key: None }
-    }
-
-    /// Names the delayed task, to cancel it by this key (`order-42-close`). A task already
-    /// waiting under the key is replaced, so submitting twice schedules once.
-    pub fn key(mut self, key: impl Into<String>) -> Self {
-        self.key = Some(key.into());
-        self
-    }
-
-    /// Submits the task `delay` from now.
-    pub fn after(self, delay: std::time::Duration) -> Result<DelayedKey, crate::SubmitError<T::Input>> {
-        self.at(Instant::now() + delay)
-    }
-
-    /// Submits the task at `at`.
-    pub fn at(self, at: Instant) -> Result<DelayedKey, crate::SubmitError<T::Input>> {
-        self.runtime.delay_until::<T>(self.input, at, self.key)
-    }
-}
-
-impl<T: Task> std::fmt::Debug for Delay<'_, T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Delay").field("task", &T::ID).field("key", &self.key).finish_non_exhaustive()
+        jobs.into_iter().map(|job| TaskRecord::new(job.vtable, job.input, 0, None)).collect()
     }
 }

@@ -2,8 +2,8 @@
 
 use std::fmt;
 
+use crate::problem::RegistryError;
 use crate::record::TaskRecord;
-use crate::registry::RegistryError;
 
 /// Why [`RuntimeBuilder::start`](crate::RuntimeBuilder::start) failed.
 #[derive(Debug, thiserror::Error)]

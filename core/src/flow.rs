@@ -9,33 +9,18 @@
 use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 
+use crate::erased::{ErasedInput, ErasedOutcome};
+pub use crate::flow_id::FlowId;
+use crate::job::{End, Ended, Job, Watch, Watcher};
+use crate::pool::Wait;
+use crate::pools::Pools;
 use crate::registry::Registry;
-use crate::runtime::Inner;
 use crate::sync::lock;
-use crate::task::Task;
-
-/// Identifies one run of a flow; it is in the context and in every log line of the run's tasks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct FlowId(u64);
-
-impl FlowId {
-    /// The id of a flow run stored in the PostgreSQL task table.
-    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
-    pub(crate) fn from_stored(id: i64) -> Self {
-        Self(id as u64)
-    }
-}
-
-impl fmt::Display for FlowId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "flow-{:x}", self.0)
-    }
-}
+use crate::task::{Refusal, RefusalReason, Submitter, Task};
 
 /// Where a task of a flow run stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,29 +36,10 @@ pub enum TaskStatus {
     Skipped(String),
 }
 
-/// A task's outcome as a watcher sees it: the output, type-erased, or the error's text.
-pub(crate) type ErasedOutcome = Result<Arc<dyn Any + Send + Sync>, String>;
-
-/// Told when a job ends. A flow run watches its tasks; a schedule watches its ticks.
-pub(crate) trait Watcher: Send + Sync {
-    fn finished(self: Arc<Self>, task: usize, outcome: ErasedOutcome);
-
-    fn flow_id(&self) -> Option<FlowId> {
-        None
-    }
-}
-
-/// A job's watcher, with the job's task index.
-#[derive(Clone)]
-pub(crate) struct Watch {
-    pub(crate) watcher: Arc<dyn Watcher>,
-    pub(crate) task: usize,
-}
-
 /// One run of a flow.
 pub(crate) struct FlowRun {
     id: FlowId,
-    runtime: Weak<Inner>,
+    pools: Weak<Pools>,
     registry: &'static Registry,
     state: Mutex<State>,
     done: watch::Sender<bool>,
@@ -91,12 +57,10 @@ struct State {
     open: usize,
 }
 
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-
 impl FlowRun {
     /// A run rooted at task `root`: the root and every task after it.
     pub(crate) fn start(
-        runtime: Weak<Inner>,
+        pools: Weak<Pools>,
         registry: &'static Registry,
         root: usize,
         root_watch: Option<Arc<dyn Watcher>>,
@@ -119,10 +83,10 @@ impl FlowRun {
         for (task, reason) in skipped {
             skip_after(registry, &mut state, task, &reason, true);
         }
-        let id = FlowId(NEXT_ID.fetch_add(1, Ordering::Relaxed));
+        let id = FlowId::next();
         let (done, _) = watch::channel(state.open == 0);
         tracing::debug!(flow = %id, root = registry.tasks()[root].id(), "flow started");
-        Arc::new(Self { id, runtime, registry, state: Mutex::new(state), done, root_watch, root })
+        Arc::new(Self { id, pools, registry, state: Mutex::new(state), done, root_watch, root })
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -141,14 +105,14 @@ impl FlowRun {
 }
 
 impl Watcher for FlowRun {
-    fn finished(self: Arc<Self>, task: usize, outcome: ErasedOutcome) {
+    fn finished(self: Arc<Self>, task: usize, outcome: Ended) {
         if task == self.root
             && let Some(watch) = &self.root_watch
         {
             watch.clone().finished(task, outcome.clone());
         }
         let registry = self.registry;
-        let mut ready: Vec<(usize, Box<dyn Any + Send>)> = Vec::new();
+        let mut ready: Vec<(usize, ErasedInput)> = Vec::new();
         let finished = {
             let mut state = self.state();
             if state.status.get(&task) != Some(&TaskStatus::Pending) {
@@ -162,7 +126,7 @@ impl Watcher for FlowRun {
                         if state.status.get(&next) != Some(&TaskStatus::Pending) {
                             continue;
                         }
-                        let handed = registry.tasks()[task].clone_output(&*output);
+                        let handed = (registry.tasks()[task].vtable().clone_output)(&*output);
                         let upstream = registry.upstream(next);
                         if upstream.len() == 1 {
                             ready.push((next, handed));
@@ -170,11 +134,12 @@ impl Watcher for FlowRun {
                         }
                         let parts = state.parts.entry(next).or_insert_with(|| upstream.iter().map(|_| None).collect());
                         if let Some(slot) = upstream.iter().position(|&up| up == task) {
-                            parts[slot] = Some(handed);
+                            // Dropping `Sync`: a part is moved into its tuple, never shared.
+                            parts[slot] = Some(handed as Box<dyn Any + Send>);
                         }
                         if parts.iter().all(Option::is_some) {
                             let parts = state.parts.remove(&next).unwrap_or_default().into_iter().flatten().collect();
-                            match registry.tasks()[next].assemble(parts) {
+                            match registry.tasks()[next].entry.assemble(parts) {
                                 Some(input) => ready.push((next, input)),
                                 None => unreachable!("edge types are checked when the registry is built"),
                             }
@@ -191,12 +156,13 @@ impl Watcher for FlowRun {
             state.open == 0
         };
         for (next, input) in ready {
-            let submitted = match self.runtime.upgrade() {
-                Some(runtime) => runtime.submit_erased(next, input, Some(Watch { watcher: self.clone(), task: next })),
-                None => Err("the runtime is gone".to_owned()),
+            let watch = End::Watch(Watch { watcher: self.clone(), task: next });
+            let submitted = match self.pools.upgrade() {
+                Some(pools) => push(&pools, next, input, watch),
+                None => Err(RefusalReason::Closed),
             };
             if let Err(reason) = submitted {
-                self.clone().finished(next, Err(format!("not submitted: {reason}")));
+                self.clone().finished(next, Err(format!("not submitted: {}", refusal_text(reason))));
             }
         }
         if finished {
@@ -287,5 +253,73 @@ impl FlowReport {
 impl fmt::Debug for FlowReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FlowReport").field("id", &self.id).field("tasks", &self.tasks).finish_non_exhaustive()
+    }
+}
+
+/// Where a job of task `index` ends: in a new flow run if the task has downstream tasks (then
+/// `root` and `reply` are told of the task's own end too), else in `root` or `reply`. Returns the
+/// run it starts.
+pub(crate) fn end_for(
+    pools: &Pools,
+    index: usize,
+    root: Option<Arc<dyn Watcher>>,
+    reply: Option<oneshot::Sender<ErasedOutcome>>,
+) -> (End, Option<Arc<FlowRun>>) {
+    if pools.registry.downstream(index).is_empty() {
+        let end = match (root, reply) {
+            (Some(watcher), None) => End::Watch(Watch { watcher, task: index }),
+            (None, Some(reply)) => End::Reply(reply),
+            (Some(watcher), Some(reply)) => End::WatchAndReply(Box::new((Watch { watcher, task: index }, reply))),
+            (None, None) => End::Detached,
+        };
+        return (end, None);
+    }
+    let run = FlowRun::start(pools.handle(), pools.registry, index, root);
+    let watch = Watch { watcher: run.clone(), task: index };
+    let end = match reply {
+        Some(reply) => End::WatchAndReply(Box::new((watch, reply))),
+        None => End::Watch(watch),
+    };
+    (end, Some(run))
+}
+
+/// Queues a type-erased input for task `index` without waiting (flows, schedules, delays,
+/// `Ctx::submit`), starting a flow run if the task has downstream tasks; `root` is told of the
+/// task's end.
+pub(crate) fn submit_root(
+    pools: &Pools,
+    index: usize,
+    input: ErasedInput,
+    root: Option<Arc<dyn Watcher>>,
+) -> Result<(), RefusalReason> {
+    let (end, _) = end_for(pools, index, root, None);
+    push(pools, index, input, end)
+}
+
+/// Queues a job without waiting; a refused job is dropped (nobody can take its input back),
+/// and the reason returned.
+fn push(pools: &Pools, index: usize, input: ErasedInput, end: End) -> Result<(), RefusalReason> {
+    let pool = pools.pool(index).ok_or(RefusalReason::Closed)?;
+    pool.push_now(Job::new(pool.task(), input, end), Wait::Background).map_err(|refused| refused.reason)
+}
+
+/// A refusal as the logs and a flow's report say it.
+pub(crate) fn refusal_text(reason: RefusalReason) -> &'static str {
+    match reason {
+        RefusalReason::Full { .. } => "the queue is full",
+        RefusalReason::Closed => "the runtime is shutting down",
+    }
+}
+
+impl Submitter for Pools {
+    fn submit_from_task(&self, index: usize, input: ErasedInput) -> Result<(), Refusal> {
+        let pool = self.pool(index).ok_or(RefusalReason::Closed);
+        let pool = match pool {
+            Ok(pool) => pool,
+            Err(reason) => return Err(Refusal { reason, input }),
+        };
+        let (end, _) = end_for(self, index, None, None);
+        pool.push_now(Job::new(pool.task(), input, end), Wait::Background)
+            .map_err(|refused| Refusal { reason: refused.reason, input: refused.job.input })
     }
 }

@@ -4,23 +4,32 @@
 // The tutorial shows a `build.rs`, whose `fn main` is the point of the example.
 #![allow(clippy::needless_doctest_main)]
 
+// The layers, bottom to top, are drawn in the README's architecture section.
+mod completion;
 mod deadline;
 mod delay;
+mod durations;
+mod entry;
+mod erased;
 mod error;
 mod fan_in;
 mod flow;
+mod flow_id;
 #[cfg(feature = "http")]
 pub mod http;
+mod job;
 mod lease;
 #[cfg(feature = "http")]
 mod metrics;
 mod outcome;
 mod pool;
+mod pools;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+mod problem;
 #[cfg(feature = "profiling")]
 mod profiling;
-pub mod queue;
+mod queue;
 mod readiness;
 mod record;
 mod registry;
@@ -32,18 +41,20 @@ mod tally;
 mod task;
 mod warmup;
 
-pub use delay::{Delay, DelayedKey};
+pub use completion::Completion;
+pub use delay::DelayedKey;
 pub use error::{ShutdownError, StartError, SubmitError};
 pub use fan_in::FanIn;
 pub use flow::{Flow, FlowId, FlowReport, TaskStatus};
-pub use outcome::{Completion, Outcome, TaskError};
+pub use outcome::{Outcome, TaskError};
 pub use pool::PoolStats;
 pub use preheat_macros::{metadata, task, warmup};
 pub use preheat_meta as meta;
+pub use problem::{Problem, RegistryError};
 pub use readiness::{Lifecycle, Phase, Readiness, ResourceState};
 pub use record::TaskRecord;
-pub use registry::{Problem, RegisteredTask, Registry, RegistryError};
-pub use runtime::{Runtime, RuntimeBuilder};
+pub use registry::{RegisteredTask, Registry};
+pub use runtime::{Delay, Runtime, RuntimeBuilder};
 pub use schedule::ScheduleStats;
 pub use task::{Ctx, Task};
 pub use warmup::WarmState;
@@ -54,7 +65,8 @@ pub mod __private {
     pub use include_dir;
     pub use linkme;
 
-    pub use crate::registry::{METADATA, MetadataDir, MetadataDocument, TASKS, TaskEntry};
+    pub use crate::entry::{METADATA, MetadataDir, MetadataDocument, TASKS, TaskEntry};
+    pub use crate::task::TaskSlot;
     pub use crate::warmup::{WARMERS, WarmFuture, WarmerEntry, warm_result};
 
     /// Splits a task function's return type into output and error.

@@ -1,11 +1,6 @@
-//! What a submitted task ends with, and the future that delivers it.
+//! What a submitted task ends with: its output, or a [`TaskError`].
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll, ready};
 use std::time::Duration;
-
-use tokio::sync::oneshot;
 
 use crate::task::Task;
 
@@ -50,31 +45,26 @@ impl<E> TaskError<E> {
     pub fn is_panic(&self) -> bool {
         matches!(self, Self::Panicked(_))
     }
-}
 
-/// Resolves to a submitted task's [`Outcome`]. Dropping it does not cancel the task.
-#[must_use = "a Completion does nothing unless awaited; drop it to let the task run detached"]
-pub struct Completion<T: Task> {
-    receiver: oneshot::Receiver<Outcome<T>>,
-}
-
-impl<T: Task> Completion<T> {
-    pub(crate) fn new(receiver: oneshot::Receiver<Outcome<T>>) -> Self {
-        Self { receiver }
+    /// The same error with the task's own error, if it is one, mapped by `f`.
+    pub(crate) fn map_failed<F>(self, f: impl FnOnce(E) -> F) -> TaskError<F> {
+        match self {
+            Self::Failed(error) => TaskError::Failed(f(error)),
+            Self::TimedOut(limit) => TaskError::TimedOut(limit),
+            Self::Panicked(message) => TaskError::Panicked(message),
+            Self::Abandoned => TaskError::Abandoned,
+            Self::ResourceFailed { resource, error } => TaskError::ResourceFailed { resource, error },
+        }
     }
-}
 
-impl<T: Task> Future for Completion<T> {
-    type Output = Outcome<T>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // The sender is dropped without a value only when the job was abandoned at shutdown.
-        Poll::Ready(ready!(Pin::new(&mut self.receiver).poll(cx)).unwrap_or_else(|_| Err(TaskError::Abandoned)))
-    }
-}
-
-impl<T: Task> std::fmt::Debug for Completion<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Completion").field("task", &T::ID).finish_non_exhaustive()
+    /// The error, borrowing the task's own error (the messages are copied: failures only).
+    pub(crate) fn as_ref(&self) -> TaskError<&E> {
+        match self {
+            Self::Failed(error) => TaskError::Failed(error),
+            Self::TimedOut(limit) => TaskError::TimedOut(*limit),
+            Self::Panicked(message) => TaskError::Panicked(message.clone()),
+            Self::Abandoned => TaskError::Abandoned,
+            Self::ResourceFailed { resource, error } => TaskError::ResourceFailed { resource, error: error.clone() },
+        }
     }
 }

@@ -1,9 +1,11 @@
 //! A task's worker pool: pre-warmed workers parked on the task's queue.
 //!
-//! The pool keeps `workers.min` workers for its whole life, grows toward `workers.max` while
-//! jobs wait and nobody is idle, and lets the extra workers go after `workers.idle` without work.
+//! One engine for every task: the pool, its workers, retries, timeouts, panic containment and
+//! tallies are ordinary code, compiled once, that sees the task only through its
+//! [`TaskVTable`]. The pool keeps `workers.min` workers for its whole life, grows toward
+//! `workers.max` while jobs wait and nobody is idle, and lets the extra workers go after
+//! `workers.idle` without work.
 
-use std::any::Any;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
@@ -17,31 +19,31 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use crate::deadline;
-use crate::flow::{FlowId, Watch};
+use crate::durations::JobClock;
+use crate::erased::{ErasedOutcome, TaskVTable, describe_error, panic_message};
+use crate::flow_id::FlowId;
+use crate::job::{End, Job, Watch};
 use crate::lease::{AttemptResult, Lease};
-use crate::outcome::{Outcome, TaskError};
-use crate::queue::{Job, JobQueue, MemoryQueue, PushError};
+use crate::outcome::TaskError;
+use crate::queue::{JobQueue, PushError};
 use crate::record::TaskRecord;
 use crate::retry::backoff;
-use crate::runtime::Inner;
 use crate::sync::lock;
 use crate::tally::{Tallies, Worker};
-use crate::task::{Ctx, Task};
+use crate::task::{Ctx, RefusalReason, Submitter};
 use crate::warmup::ResourceWait;
 
-/// What a pool needs from its runtime.
+/// What a pool needs from the table it belongs to.
 pub(crate) struct PoolContext {
+    pub(crate) task: &'static TaskVTable,
     pub(crate) meta: &'static TaskMeta,
-    /// For tasks that submit tasks (`Ctx::submit`): the runtime, which the pool must not keep alive.
-    pub(crate) runtime: Weak<Inner>,
+    /// For tasks that submit tasks (`Ctx::submit`): the pool table, which the pool must not keep
+    /// alive.
+    pub(crate) submitter: Weak<dyn Submitter>,
     pub(crate) shared: Arc<Shared>,
     pub(crate) handle: Handle,
-    /// Each pre-warmed worker sends one message here once it is about to park.
-    pub(crate) ready: Option<mpsc::UnboundedSender<()>>,
     /// The resources the task needs (`resources:`), which each job waits for.
     pub(crate) resources: Vec<ResourceWait>,
-    /// Where the pool's workers count what they do.
-    pub(crate) tallies: Arc<Tallies>,
 }
 
 /// State shared by all pools of one runtime.
@@ -84,108 +86,189 @@ pub struct PoolStats {
     pub dead_lettered: u64,
 }
 
-#[cfg(feature = "http")]
-use crate::metrics::JobClock;
-
-/// Without metrics, jobs are not timed.
-#[cfg(not(feature = "http"))]
-struct JobClock;
-
-#[cfg(not(feature = "http"))]
-impl JobClock {
-    fn new() -> Self {
-        Self
-    }
-
-    fn parked(&mut self) {}
+/// Whether a submit may wait for room in a full queue whose `on_full` policy is `block`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// Never: a full queue refuses the job (`try_submit`).
+    Never,
+    /// The caller waits (`Runtime::submit`).
+    Caller,
+    /// The job waits in a task of its own, so the caller (a worker, a timer) never does.
+    Background,
 }
 
-/// The type-erased face of a [`Pool`], for the runtime's per-task table.
-pub(crate) trait ErasedPool: Send + Sync {
-    fn as_any(&self) -> &dyn Any;
-    /// Queues a job whose input comes type-erased (from a flow, a schedule or a delay) without
-    /// ever waiting; the input must be the task's input type.
-    fn submit_erased(&self, input: Box<dyn Any + Send>, watch: Option<Watch>) -> Result<(), String>;
-    /// Queues a job leased from a durable backend, its input as JSON, without waiting. A job
-    /// that cannot be queued goes back through its lease; one whose input does not parse fails
-    /// for good.
-    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
-    fn submit_leased(&self, input: &str, lease: Lease);
-    fn stats(&self) -> PoolStats;
-    fn close(&self);
-    fn take_workers(&self) -> JoinSet<()>;
-    /// Takes every job still queued, as records.
-    fn drain_queue(&self) -> Vec<TaskRecord>;
-    /// How the task's futures were polled.
-    #[cfg(feature = "profiling")]
-    fn poll_report(&self) -> crate::profiling::PollReport;
+/// A job the pool did not take, handed back.
+#[derive(Debug)]
+pub(crate) struct Refused {
+    pub(crate) reason: RefusalReason,
+    pub(crate) job: Job,
 }
 
-/// The pool of task `T`.
-pub(crate) struct Pool<T: Task> {
+/// The pool of one task.
+pub(crate) struct Pool {
+    task: &'static TaskVTable,
     pub(crate) meta: &'static TaskMeta,
-    pub(crate) queue: Box<dyn JobQueue<T>>,
+    queue: JobQueue,
     workers: AtomicU32,
     idle: AtomicU32,
     closed: AtomicBool,
     shared: Arc<Shared>,
     handle: Handle,
-    runtime: Weak<Inner>,
+    submitter: Weak<dyn Submitter>,
     /// Workers, and jobs waiting for room in a full queue on a non-waiting submit's behalf.
     joins: Mutex<JoinSet<()>>,
-    this: Weak<Pool<T>>,
+    this: Weak<Pool>,
     resources: Vec<ResourceWait>,
-    tallies: Arc<Tallies>,
-    /// Submits turned away by a full queue: counted by submitters, on the slow path only.
+    pub(crate) tallies: Arc<Tallies>,
+    /// Submits turned away by a full queue: counted on the slow path only.
     rejected: AtomicU64,
     #[cfg(feature = "profiling")]
-    polls: crate::profiling::PollStats,
+    polls: crate::profiling::stats::PollStats,
 }
 
-/// Builds the pool of `T` and spawns its `workers.min` workers. Stored in each `TaskEntry`.
-pub(crate) fn start<T: Task>(context: PoolContext) -> Arc<dyn ErasedPool> {
-    let PoolContext { meta, runtime, shared, handle, ready, resources, tallies } = context;
-    let pool = Arc::new_cyclic(|this| Pool::<T> {
-        meta,
-        queue: Box::new(MemoryQueue::new(meta.queue.capacity as usize)),
-        workers: AtomicU32::new(meta.workers.min),
-        idle: AtomicU32::new(0),
-        closed: AtomicBool::new(false),
-        shared,
-        handle,
-        runtime,
-        joins: Mutex::new(JoinSet::new()),
-        this: this.clone(),
-        resources,
-        tallies,
-        rejected: AtomicU64::new(0),
-        #[cfg(feature = "profiling")]
-        polls: crate::profiling::PollStats::default(),
-    });
-    for _ in 0..meta.workers.min {
-        pool.spawn_worker(ready.clone());
+impl Pool {
+    /// Builds the pool and spawns its `workers.min` workers; each sends one message on `ready`
+    /// once it is about to park.
+    pub(crate) fn start(context: PoolContext, ready: Option<mpsc::UnboundedSender<()>>) -> Arc<Self> {
+        let PoolContext { task, meta, submitter, shared, handle, resources } = context;
+        let pool = Arc::new_cyclic(|this| Self {
+            task,
+            meta,
+            queue: JobQueue::new(meta.queue.capacity as usize),
+            workers: AtomicU32::new(meta.workers.min),
+            idle: AtomicU32::new(0),
+            closed: AtomicBool::new(false),
+            shared,
+            handle,
+            submitter,
+            joins: Mutex::new(JoinSet::new()),
+            this: this.clone(),
+            resources,
+            tallies: Arc::default(),
+            rejected: AtomicU64::new(0),
+            #[cfg(feature = "profiling")]
+            polls: Default::default(),
+        });
+        for _ in 0..meta.workers.min {
+            pool.spawn_worker(ready.clone());
+        }
+        pool
     }
-    pool
-}
 
-impl<T: Task> Pool<T> {
-    /// A job that could not be queued at shutdown: listed as unfinished, or, leased, given back
-    /// to its backend with its attempt undone.
-    fn never_started(&self, mut job: Job<T>) {
-        match job.lease.take() {
-            Some(lease) => lease.settle(AttemptResult::NotRun),
-            None => Shared::push(&self.shared.unfinished, TaskRecord::new::<T>(job.input, 0, None)),
+    /// The task's table.
+    pub(crate) fn task(&self) -> &'static TaskVTable {
+        self.task
+    }
+
+    /// Queues a job: the one submit policy of the engine. A full queue refuses the job, unless
+    /// its policy is `block` (or the job is leased: the claim already bounds how many there are,
+    /// and the table, not this queue, is where durable work waits its turn) and `wait` allows it.
+    /// Only [`Wait::Caller`] ever makes the future wait.
+    pub(crate) async fn push(&self, job: Job, wait: Wait) -> Result<(), Refused> {
+        let job = match self.queue.try_push(job) {
+            Ok(()) => {
+                self.grow_if_backlogged();
+                return Ok(());
+            }
+            Err(PushError::Closed(job)) => return Err(Refused { reason: RefusalReason::Closed, job }),
+            Err(PushError::Full(job)) => job,
+        };
+        let blocks = self.meta.queue.on_full == OnFull::Block || job.lease().is_some();
+        match wait {
+            Wait::Caller if blocks => {
+                self.try_grow();
+                self.queue.push(job).await.map_err(|job| Refused { reason: RefusalReason::Closed, job })?;
+                self.grow_if_backlogged();
+                Ok(())
+            }
+            Wait::Background if blocks => self.push_in_background(job),
+            _ => {
+                self.rejected.fetch_add(1, Relaxed);
+                Err(Refused { reason: RefusalReason::Full { capacity: self.meta.queue.capacity }, job })
+            }
         }
     }
 
-    /// Called when a submit is turned away by a full queue.
-    pub(crate) fn rejected(&self) {
-        self.rejected.fetch_add(1, Relaxed);
+    /// [`push`](Self::push) for callers that must not wait: [`Wait::Never`] or
+    /// [`Wait::Background`].
+    pub(crate) fn push_now(&self, job: Job, wait: Wait) -> Result<(), Refused> {
+        debug_assert_ne!(wait, Wait::Caller, "only the caller's own submit waits");
+        match self.push(job, wait).now_or_never() {
+            Some(pushed) => pushed,
+            None => unreachable!("a push that may not wait completes on its first poll"),
+        }
+    }
+
+    /// Queues the runtime's own no-op job, which runs the job path end to end and counts nowhere;
+    /// the receiver is told when it is done. `None` for a pool without pre-warmed workers, which
+    /// the job would only make grow.
+    pub(crate) fn warm_up(&self) -> Option<tokio::sync::oneshot::Receiver<()>> {
+        if self.meta.workers.min == 0 {
+            return None;
+        }
+        let (done, warmed) = tokio::sync::oneshot::channel();
+        let job = Job::new(TaskVTable::WARMUP, Box::new(()), End::Warmup(done));
+        self.push_now(job, Wait::Background).ok().map(|()| warmed)
+    }
+
+    /// Lets a job wait for room in a task of its own.
+    fn push_in_background(&self, job: Job) -> Result<(), Refused> {
+        self.try_grow();
+        let Some(pool) = self.this.upgrade() else { return Err(Refused { reason: RefusalReason::Closed, job }) };
+        let mut joins = lock(&self.joins);
+        if self.closed.load(SeqCst) {
+            return Err(Refused { reason: RefusalReason::Closed, job });
+        }
+        joins.spawn_on(
+            async move {
+                // Shutdown closes the queue, which hands the job back: list it rather than lose it.
+                if let Err(job) = pool.queue.push(job).await {
+                    pool.never_started(job);
+                }
+            },
+            &self.handle,
+        );
+        Ok(())
+    }
+
+    /// Queues a job leased from a durable backend, its input as JSON, without waiting. A job
+    /// that cannot be queued goes back through its lease; one whose input does not parse fails
+    /// for good.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(crate) fn push_leased(&self, input: &str, lease: Lease) {
+        // `Deserialize` is user code, run on the claimer's task: a panic must fail this job, not
+        // end the claimer.
+        let parsed = std::panic::catch_unwind(AssertUnwindSafe(|| (self.task.parse_input)(input)));
+        let error = match parsed {
+            Ok(Ok(input)) => {
+                // A full queue makes it wait for room; a closed one (shutdown) gives it back.
+                let job = Job::new(self.task, input, End::Lease(Box::new(lease)));
+                if let Err(refused) = self.push_now(job, Wait::Background) {
+                    self.never_started(refused.job);
+                }
+                return;
+            }
+            Ok(Err(error)) => format!("the stored input of `{}` does not parse: {error}", self.task.id),
+            Err(panic) => {
+                format!("the input's `Deserialize` of `{}` panicked: {}", self.task.id, panic_message(&*panic))
+            }
+        };
+        lease.settle(AttemptResult::Failed { error, retryable: false });
+    }
+
+    /// A job that could not be queued at shutdown: listed as unfinished, or, leased, given back
+    /// to its backend with its attempt undone.
+    fn never_started(&self, job: Job) {
+        match job.end {
+            End::Lease(lease) => lease.settle(AttemptResult::NotRun),
+            End::Warmup(_) => {}
+            _ => Shared::push(&self.shared.unfinished, TaskRecord::new(job.task, job.input, 0, None)),
+        }
     }
 
     /// More jobs waiting than workers parked means a backlog: grow. Called after each push, and
     /// by a worker that just left the parked ones.
-    pub(crate) fn grow_if_backlogged(&self) {
+    fn grow_if_backlogged(&self) {
         // The cheap test first: a pool at its maximum (the common busy case) cannot grow.
         if self.workers.load(SeqCst) < self.meta.workers.max() && self.queue.len() > self.idle.load(SeqCst) as usize {
             self.try_grow();
@@ -193,7 +276,7 @@ impl<T: Task> Pool<T> {
     }
 
     /// Adds a worker if the pool is below `workers.max`.
-    pub(crate) fn try_grow(&self) {
+    fn try_grow(&self) {
         if self.reserve_worker() {
             self.spawn_worker(None);
         }
@@ -222,15 +305,12 @@ impl<T: Task> Pool<T> {
         // Reap retired workers so the set does not grow over a long life.
         while joins.try_join_next().is_some() {}
         let worker = self.tallies.worker();
-        joins.spawn_on(pool.work(ready, worker), &self.handle);
+        // Set once per worker, not per job: `Ctx::submit` finds the pool table here.
+        let work = crate::task::with_submitter(self.submitter.clone(), pool.work(ready, worker));
+        joins.spawn_on(work, &self.handle);
     }
 
-    async fn work(self: Arc<Self>, ready: Option<mpsc::UnboundedSender<()>>, worker: Worker) {
-        // Set once per worker, not per job: `Ctx::submit` finds the runtime here.
-        crate::runtime::with_current(self.runtime.clone(), self.clone().work_loop(ready, worker)).await;
-    }
-
-    async fn work_loop(self: Arc<Self>, mut ready: Option<mpsc::UnboundedSender<()>>, worker: Worker) {
+    async fn work(self: Arc<Self>, mut ready: Option<mpsc::UnboundedSender<()>>, worker: Worker) {
         let _replace_if_panicking = Replacement { pool: &self };
         let mut clock = JobClock::new();
         loop {
@@ -244,7 +324,6 @@ impl<T: Task> Pool<T> {
                     }
                 }
             };
-            worker.took_job();
             self.execute(job, &worker, &mut clock).await;
             // Taking a job from the queue never waits while the queue is full, so without this
             // a worker with a backlog of quick tasks would keep its thread from everyone else.
@@ -253,7 +332,7 @@ impl<T: Task> Pool<T> {
     }
 
     /// Parks until a job comes; `None` when this worker should exit.
-    async fn wait_for_job(&self, ready: &mut Option<mpsc::UnboundedSender<()>>) -> Option<Job<T>> {
+    async fn wait_for_job(&self, ready: &mut Option<mpsc::UnboundedSender<()>>) -> Option<Job> {
         loop {
             self.idle.fetch_add(1, SeqCst);
             if let Some(ready) = ready.take() {
@@ -283,23 +362,31 @@ impl<T: Task> Pool<T> {
     }
 
     /// Runs a job to its end: attempts with timeout, panic containment and backoff, then the
-    /// outcome to the submitter and, on failure, the job to the dead-letter list.
-    async fn execute(&self, job: Job<T>, worker: &Worker, clock: &mut JobClock) {
-        let flow = job.watch.as_ref().and_then(|watch| watch.watcher.flow_id());
-        match flow.or_else(|| job.lease.as_ref()?.flow.map(FlowId::from_stored)) {
+    /// outcome to where the job ends and, on failure, the job to the dead-letter list.
+    async fn execute(&self, job: Job, worker: &Worker, clock: &mut JobClock) {
+        if let End::Warmup(_) = job.end {
+            // The runtime's own job: the same path, counted nowhere.
+            return self.run_job(job, None, None, clock).await;
+        }
+        worker.took_job();
+        match job.flow() {
             // Every log line of a flow's tasks carries the flow's id.
             Some(flow) => {
-                self.run_job(job, Some(flow), worker, clock).instrument(tracing::info_span!("flow", id = %flow)).await;
+                let span = tracing::info_span!("flow", id = %flow);
+                self.run_job(job, Some(flow), Some(worker), clock).instrument(span).await;
             }
-            None => self.run_job(job, None, worker, clock).await,
+            None => self.run_job(job, None, Some(worker), clock).await,
         }
     }
 
-    async fn run_job(&self, job: Job<T>, flow: Option<FlowId>, worker: &Worker, clock: &mut JobClock) {
+    /// `worker` is `None` for the warm-up job, which counts nowhere.
+    async fn run_job(&self, job: Job, flow: Option<FlowId>, worker: Option<&Worker>, clock: &mut JobClock) {
+        let task = job.task;
+        let keep_output = job.wants_output();
         let mut flight = InFlight { pool: self, job: Some(job), attempts: 0 };
-        // Most tasks need no resource: that path stays one state machine with the attempts, as
-        // it was before resources existed (split into nested futures it measured 15 % slower).
-        if !self.resources.is_empty() {
+        // Most tasks need no resource: that path stays one state machine with the attempts (split
+        // into nested futures it measured 15 % slower).
+        if !self.resources.is_empty() && worker.is_some() {
             if let Err(error) = self.resources_warm().await {
                 self.finish(flight, Err(error), worker);
                 return;
@@ -307,7 +394,7 @@ impl<T: Task> Pool<T> {
             // A wait for a cold resource is not part of the job's duration.
             clock.parked();
         }
-        #[cfg(feature = "http")]
+        #[cfg_attr(not(feature = "http"), allow(clippy::let_unit_value))]
         let started = clock.start();
         let retry = &self.meta.retry;
         // A leased job runs the one attempt its backend numbered; the backend retries.
@@ -316,15 +403,14 @@ impl<T: Task> Pool<T> {
             None => (1, retry.max_attempts),
         };
         flight.attempts = first.saturating_sub(1);
-        let outcome = loop {
+        let outcome: ErasedOutcome = loop {
             flight.attempts += 1;
             let attempt = flight.attempts;
-            let ctx = Ctx::new(T::ID, attempt, flow);
-            let input = flight.input();
-            // The clone is user code too, so it runs inside the unwind guard.
-            let run = AssertUnwindSafe(async move { T::run(ctx, input.clone()).await }).catch_unwind();
+            let ctx = Ctx::new(task.id, attempt, flow);
+            // The input's clone is user code too: it runs inside the attempt, under the guard.
+            let run = AssertUnwindSafe((task.attempt)(ctx, flight.input(), keep_output)).catch_unwind();
             #[cfg(feature = "profiling")]
-            let run = crate::profiling::timed(&self.polls, run);
+            let run = crate::profiling::stats::timed(&self.polls, run);
             let error = match deadline::within(self.meta.timeout, run).await {
                 Ok(Ok(Ok(output))) => break Ok(output),
                 Ok(Ok(Err(error))) => TaskError::Failed(error),
@@ -334,20 +420,23 @@ impl<T: Task> Pool<T> {
             if attempt >= last {
                 break Err(error);
             }
-            worker.retried();
+            if let Some(worker) = worker {
+                worker.retried();
+            }
             let delay = backoff(retry, attempt);
-            let error = describe(&error);
-            tracing::warn!(task = T::ID, attempt, ?delay, %error, "task attempt failed; retrying");
+            let error = describe_error(task, &error);
+            tracing::warn!(task = task.id, attempt, ?delay, %error, "task attempt failed; retrying");
             tokio::time::sleep(delay).await;
         };
-        #[cfg(feature = "http")]
-        clock.record(worker, started, &outcome);
+        if let Some(worker) = worker {
+            clock.record(worker, started, &outcome);
+        }
         self.finish(flight, outcome, worker);
     }
 
     /// Waits until every resource the task needs is warm: a cold one is still warming, and the
     /// job would only fail without it.
-    async fn resources_warm(&self) -> Result<(), TaskError<T::Error>> {
+    async fn resources_warm(&self) -> Result<(), TaskError<crate::erased::ErasedError>> {
         for resource in &self.resources {
             resource
                 .clone()
@@ -358,158 +447,44 @@ impl<T: Task> Pool<T> {
         Ok(())
     }
 
-    /// Hands the outcome on: to the dead-letter list on failure, to the flow, to the submitter.
-    fn finish(&self, mut flight: InFlight<'_, T>, outcome: Outcome<T>, worker: &Worker) {
+    /// Hands the outcome to where the job ends; on failure, to the dead-letter list too.
+    fn finish(&self, mut flight: InFlight<'_>, outcome: ErasedOutcome, worker: Option<&Worker>) {
         let attempts = flight.attempts;
-        let Some(mut job) = flight.job.take() else { return };
-        if let Some(lease) = job.lease.take() {
-            let result = match &outcome {
-                // `Serialize` is user code: a panic in it fails the task, like one in the task.
-                Ok(output) if lease.wants_output => {
-                    match std::panic::catch_unwind(AssertUnwindSafe(|| serde_json::to_string(output))) {
-                        Ok(Ok(json)) => AttemptResult::Succeeded(Some(json)),
-                        Ok(Err(error)) => AttemptResult::Failed {
-                            error: format!("the output does not serialize to JSON: {error}"),
-                            retryable: false,
-                        },
-                        Err(panic) => AttemptResult::Failed {
-                            error: format!("the output's `Serialize` panicked: {}", panic_message(&*panic)),
-                            retryable: false,
-                        },
-                    }
-                }
-                Ok(_) => AttemptResult::Succeeded(None),
-                Err(error) => AttemptResult::Failed {
-                    error: describe(error),
-                    retryable: !matches!(error, TaskError::ResourceFailed { .. }),
-                },
-            };
-            lease.settle(result);
-            return;
+        let Some(job) = flight.job.take() else { return };
+        let task = job.task;
+        if let End::Lease(lease) = job.end {
+            let result = leased_result(task, &outcome, lease.wants_output);
+            return lease.settle(result);
         }
-        if let Err(error) = &outcome {
+        if let (Err(error), Some(worker)) = (&outcome, worker) {
             worker.dead_lettered();
-            let error = describe(error);
-            tracing::error!(task = T::ID, attempts, %error, "task failed for good; moved to the dead-letter list");
-            Shared::push(&self.shared.dead_letters, TaskRecord::new::<T>(job.input, attempts, Some(error)));
+            let error = describe_error(task, error);
+            tracing::error!(task = task.id, attempts, %error, "task failed for good; moved to the dead-letter list");
+            Shared::push(&self.shared.dead_letters, TaskRecord::new(task, job.input, attempts, Some(error)));
         }
-        if let Some(Watch { watcher, task }) = job.watch {
-            let erased = match &outcome {
-                Ok(output) => Ok(Arc::new(output.clone()) as Arc<dyn Any + Send + Sync>),
-                Err(error) => Err(describe(error)),
-            };
-            watcher.finished(task, erased);
-        }
-        if let Some(reply) = job.reply {
-            // The submitter may have dropped its `Completion`: that only means nobody waits.
-            let _ = reply.send(outcome);
-        }
-    }
-
-    /// Queues a job without waiting. When the queue is full and its policy is `block`, the job
-    /// waits for room in a task of its own, so the caller (a worker, a timer) never blocks.
-    pub(crate) fn submit_without_waiting(&self, job: Job<T>) -> Result<(), PushError<Job<T>>> {
-        match self.queue.try_push(job) {
-            Ok(()) => self.grow_if_backlogged(),
-            // A leased job always waits: the claim already bounds how many there are, and the
-            // table, not this queue, is where work waits its turn.
-            Err(PushError::Full(job)) if self.meta.queue.on_full == OnFull::Block || job.lease.is_some() => {
-                self.try_grow();
-                let Some(pool) = self.this.upgrade() else { return Err(PushError::Closed(job)) };
-                let mut joins = lock(&self.joins);
-                if self.closed.load(SeqCst) {
-                    return Err(PushError::Closed(job));
-                }
-                joins.spawn_on(
-                    async move {
-                        // Shutdown closes the queue, which hands the job back: list it rather
-                        // than lose it.
-                        if let Err(job) = pool.queue.push(job).await {
-                            pool.never_started(job);
-                        }
-                    },
-                    &self.handle,
-                );
+        // The submitter may have dropped its `Completion`: that only means nobody waits.
+        match job.end {
+            End::Detached | End::Lease(_) => {}
+            End::Reply(reply) => {
+                let _ = reply.send(outcome);
             }
-            Err(error) => return Err(error),
-        }
-        Ok(())
-    }
-}
-
-/// A job held by a worker. If the worker is stopped at the shutdown deadline, dropping this
-/// records the job as unfinished instead of losing it.
-struct InFlight<'a, T: Task> {
-    pool: &'a Pool<T>,
-    job: Option<Job<T>>,
-    attempts: u32,
-}
-
-impl<T: Task> InFlight<'_, T> {
-    fn lease(&self) -> Option<&Lease> {
-        self.job.as_ref().and_then(|job| job.lease.as_deref())
-    }
-
-    fn input(&self) -> &T::Input {
-        match &self.job {
-            Some(job) => &job.input,
-            None => unreachable!("the job is only taken when its run is over"),
-        }
-    }
-}
-
-impl<T: Task> Drop for InFlight<'_, T> {
-    fn drop(&mut self) {
-        let Some(mut job) = self.job.take() else { return };
-        match job.lease.take() {
-            // A leased job is not lost: its backend makes it due again.
-            Some(lease) => lease.settle(AttemptResult::Interrupted),
-            None => Shared::push(&self.pool.shared.unfinished, TaskRecord::new::<T>(job.input, self.attempts, None)),
-        }
-    }
-}
-
-impl<T: Task> ErasedPool for Pool<T> {
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
-    fn submit_erased(&self, input: Box<dyn Any + Send>, watch: Option<Watch>) -> Result<(), String> {
-        let input = *input.downcast::<T::Input>().map_err(|_| format!("an input of the wrong type for `{}`", T::ID))?;
-        self.submit_without_waiting(Job { input, reply: None, watch, lease: None }).map_err(|error| match error {
-            PushError::Full(_) => {
-                self.rejected();
-                format!("the queue of `{}` is full", T::ID)
+            End::Watch(Watch { watcher, task: index }) => watcher.finished(index, watched(task, outcome)),
+            End::WatchAndReply(both) => {
+                let (Watch { watcher, task: index }, reply) = *both;
+                let copy = match &outcome {
+                    Ok(output) => Ok(Arc::from((task.clone_output)(&**output))),
+                    Err(error) => Err(describe_error(task, error)),
+                };
+                watcher.finished(index, copy);
+                let _ = reply.send(outcome);
             }
-            PushError::Closed(_) => "the runtime is shutting down".to_owned(),
-        })
-    }
-
-    fn submit_leased(&self, input: &str, lease: Lease) {
-        // `Deserialize` is user code, run on the claimer's task: a panic must fail this job, not
-        // end the claimer.
-        let parsed = std::panic::catch_unwind(AssertUnwindSafe(|| serde_json::from_str::<T::Input>(input)));
-        let error = match parsed {
-            Ok(Ok(input)) => {
-                // A full queue makes it wait for room; a closed one (shutdown) gives it back.
-                let job = Job { input, reply: None, watch: None, lease: Some(Box::new(lease)) };
-                if let Err(PushError::Full(job) | PushError::Closed(job)) = self.submit_without_waiting(job) {
-                    self.never_started(job);
-                }
-                return;
+            End::Warmup(done) => {
+                let _ = done.send(());
             }
-            Ok(Err(error)) => format!("the stored input of `{}` does not parse: {error}", T::ID),
-            Err(panic) => format!("the input's `Deserialize` of `{}` panicked: {}", T::ID, panic_message(&*panic)),
-        };
-        lease.settle(AttemptResult::Failed { error, retryable: false });
+        }
     }
 
-    #[cfg(feature = "profiling")]
-    fn poll_report(&self) -> crate::profiling::PollReport {
-        self.polls.report()
-    }
-
-    fn stats(&self) -> PoolStats {
+    pub(crate) fn stats(&self) -> PoolStats {
         let (totals, queued) = (self.tallies.totals(), self.queue.len());
         PoolStats {
             built: true,
@@ -525,36 +500,111 @@ impl<T: Task> ErasedPool for Pool<T> {
         }
     }
 
-    fn close(&self) {
+    /// How the task's futures were polled.
+    #[cfg(feature = "profiling")]
+    pub(crate) fn poll_report(&self) -> crate::profiling::stats::PollReport {
+        self.polls.report()
+    }
+
+    /// Stops intake: workers finish what is queued and exit.
+    pub(crate) fn close(&self) {
         let _joins = lock(&self.joins);
         self.closed.store(true, SeqCst);
         self.queue.close();
     }
 
-    fn take_workers(&self) -> JoinSet<()> {
+    pub(crate) fn take_workers(&self) -> JoinSet<()> {
         std::mem::take(&mut *lock(&self.joins))
     }
 
-    fn drain_queue(&self) -> Vec<TaskRecord> {
+    /// Takes every job still queued, as records.
+    pub(crate) fn drain_queue(&self) -> Vec<TaskRecord> {
         let mut records = Vec::new();
-        while let Some(mut job) = self.queue.try_pop() {
+        while let Some(job) = self.queue.try_pop() {
             // A leased job goes back to its backend, never started; only local ones are listed.
-            match job.lease.take() {
-                Some(lease) => lease.settle(AttemptResult::NotRun),
-                None => records.push(TaskRecord::new::<T>(job.input, 0, None)),
+            match job.end {
+                End::Lease(lease) => lease.settle(AttemptResult::NotRun),
+                End::Warmup(_) => {}
+                _ => records.push(TaskRecord::new(job.task, job.input, 0, None)),
             }
         }
         records
     }
 }
 
-/// A worker's stand-in for the day user code panics outside the guarded attempt (in an input's
-/// `Drop`, say): the worker dies, so give its slot back and keep `workers.min` alive.
-struct Replacement<'a, T: Task> {
-    pool: &'a Pool<T>,
+/// An outcome as a watcher sees it.
+fn watched(task: &TaskVTable, outcome: ErasedOutcome) -> crate::job::Ended {
+    match outcome {
+        Ok(output) => Ok(Arc::from(output)),
+        Err(error) => Err(describe_error(task, &error)),
+    }
 }
 
-impl<T: Task> Drop for Replacement<'_, T> {
+/// What a leased attempt reports to its backend.
+fn leased_result(task: &TaskVTable, outcome: &ErasedOutcome, wants_output: bool) -> AttemptResult {
+    match outcome {
+        // `Serialize` is user code: a panic in it fails the task, like one in the task.
+        Ok(output) if wants_output => {
+            match std::panic::catch_unwind(AssertUnwindSafe(|| (task.output_json)(&**output))) {
+                Ok(Ok(json)) => AttemptResult::Succeeded(Some(json)),
+                Ok(Err(error)) => AttemptResult::Failed {
+                    error: format!("the output does not serialize to JSON: {error}"),
+                    retryable: false,
+                },
+                Err(panic) => AttemptResult::Failed {
+                    error: format!("the output's `Serialize` panicked: {}", panic_message(&*panic)),
+                    retryable: false,
+                },
+            }
+        }
+        Ok(_) => AttemptResult::Succeeded(None),
+        Err(error) => AttemptResult::Failed {
+            error: describe_error(task, error),
+            retryable: !matches!(error, TaskError::ResourceFailed { .. }),
+        },
+    }
+}
+
+/// A job held by a worker. If the worker is stopped at the shutdown deadline, dropping this
+/// records the job as unfinished instead of losing it.
+struct InFlight<'a> {
+    pool: &'a Pool,
+    job: Option<Job>,
+    attempts: u32,
+}
+
+impl InFlight<'_> {
+    fn lease(&self) -> Option<&Lease> {
+        self.job.as_ref().and_then(Job::lease)
+    }
+
+    fn input(&self) -> &crate::erased::ErasedInput {
+        match &self.job {
+            Some(job) => &job.input,
+            None => unreachable!("the job is only taken when its run is over"),
+        }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        let Some(job) = self.job.take() else { return };
+        match job.end {
+            // A leased job is not lost: its backend makes it due again.
+            End::Lease(lease) => lease.settle(AttemptResult::Interrupted),
+            End::Warmup(_) => {}
+            _ => Shared::push(&self.pool.shared.unfinished, TaskRecord::new(job.task, job.input, self.attempts, None)),
+        }
+    }
+}
+
+/// A worker's stand-in for the day user code panics outside the guarded attempt (in an input's
+/// `Drop`, say): the worker dies, so give its slot back and keep `workers.min` alive.
+struct Replacement<'a> {
+    pool: &'a Pool,
+}
+
+impl Drop for Replacement<'_> {
     fn drop(&mut self) {
         // A worker that returns has already settled its slot; one aborted at shutdown is not
         // replaced either.
@@ -563,26 +613,10 @@ impl<T: Task> Drop for Replacement<'_, T> {
         }
         let pool = self.pool;
         let left = pool.workers.fetch_sub(1, SeqCst) - 1;
-        tracing::error!(task = T::ID, "a worker panicked outside a task attempt; replacing it");
+        tracing::error!(task = pool.task.id, "a worker panicked outside a task attempt; replacing it");
         if left < pool.meta.workers.min {
             pool.workers.fetch_add(1, SeqCst);
             pool.spawn_worker(None);
         }
-    }
-}
-
-/// An error's `Display`, which is user code and may itself panic.
-fn describe<E: std::fmt::Display>(error: &E) -> String {
-    std::panic::catch_unwind(AssertUnwindSafe(|| error.to_string()))
-        .unwrap_or_else(|_| "(the error's `Display` panicked)".to_owned())
-}
-
-fn panic_message(panic: &(dyn Any + Send)) -> String {
-    if let Some(message) = panic.downcast_ref::<&str>() {
-        (*message).to_owned()
-    } else if let Some(message) = panic.downcast_ref::<String>() {
-        message.clone()
-    } else {
-        "panic with a non-string payload".to_owned()
     }
 }

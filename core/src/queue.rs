@@ -1,76 +1,43 @@
-//! The backend seam: the queue a task's pool takes jobs from.
+//! [`JobQueue`]: the queue between a task's submitters and its workers.
 //!
-//! A pool talks to its queue only through [`JobQueue`]. The PostgreSQL backend does not replace
-//! it: the table is where durable work waits, and a claimed row passes through this queue to a
-//! pre-warmed worker like any other job. The synchronous
-//! `try_` methods are the hot path; the boxed async ones are only used when a caller must wait.
+//! Memory grows with the backlog, not with the bound: the jobs live in an unbounded lock-free
+//! list of blocks (`concurrent-queue`'s unbounded flavour, which allocates a block of slots as
+//! it fills and frees it once drained), and `queue.capacity` is a counter kept beside it. A
+//! pool of 1,024 slots that never holds more than two jobs costs two jobs' memory.
+//!
+//! The PostgreSQL backend does not replace this queue: the table is where durable work waits,
+//! and a claimed row passes through here to a pre-warmed worker like any other job. Waiting
+//! (a worker for a job, a submitter for room) is a plain future on the waiter's stack: nothing
+//! is allocated to wait.
 
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst, fence};
 
 use concurrent_queue::{ConcurrentQueue, PopError};
-use futures_util::future::BoxFuture;
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::Notify;
 
-use crate::flow::Watch;
-use crate::lease::Lease;
-use crate::outcome::Outcome;
-use crate::task::Task;
-
-/// One submitted task waiting for, or held by, a worker.
-pub struct Job<T: Task> {
-    pub(crate) input: T::Input,
-    /// Where the outcome goes; `None` for a detached submit, which saves the channel.
-    pub(crate) reply: Option<oneshot::Sender<Outcome<T>>>,
-    /// Who else wants to know how it ended: the job's flow run, or its schedule.
-    pub(crate) watch: Option<Watch>,
-    /// Set when a durable backend owns the job's attempts (see [`Lease`]). Boxed: every queue
-    /// slot has room for a job, and in-memory jobs never carry one.
-    pub(crate) lease: Option<Box<Lease>>,
-}
-
-impl<T: Task> std::fmt::Debug for Job<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Job").field("task", &T::ID).finish_non_exhaustive()
-    }
-}
+use crate::job::Job;
 
 /// Why [`JobQueue::try_push`] gave the job back.
 #[derive(Debug)]
-pub enum PushError<J> {
+pub(crate) enum PushError {
     /// The queue is at capacity.
-    Full(J),
+    Full(Job),
     /// The queue no longer accepts jobs (shutdown).
-    Closed(J),
+    Closed(Job),
 }
 
 /// A bounded queue of jobs for one task, shared by the task's submitters and workers.
-pub trait JobQueue<T: Task>: Send + Sync + 'static {
-    /// Adds a job without waiting.
-    fn try_push(&self, job: Job<T>) -> Result<(), PushError<Job<T>>>;
-    /// Adds a job, waiting for room; gives the job back if the queue is closed.
-    fn push(&self, job: Job<T>) -> BoxFuture<'_, Result<(), Job<T>>>;
-    /// Takes a job if one is ready.
-    fn try_pop(&self) -> Option<Job<T>>;
-    /// Waits for a job; `None` once the queue is closed and empty.
-    fn pop(&self) -> BoxFuture<'_, Option<Job<T>>>;
-    /// Jobs waiting.
-    fn len(&self) -> usize;
-    /// Whether no job is waiting.
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-    /// Stops intake; jobs already queued can still be popped.
-    fn close(&self);
-}
-
-/// The in-process queue: a lock-free bounded ring. Nothing is serialized.
 ///
 /// A push wakes a worker only if one is parked, and a pop wakes a blocked submitter only if one
 /// waits, so a busy pool moves jobs without wake-ups.
 #[derive(Debug)]
-pub struct MemoryQueue<T: Task> {
-    jobs: ConcurrentQueue<Job<T>>,
+pub(crate) struct JobQueue {
+    jobs: ConcurrentQueue<Job>,
+    /// Jobs pushed and not yet popped: the bound is checked against it, before the push, so
+    /// concurrent submitters can never overfill the queue.
+    len: AtomicUsize,
+    capacity: usize,
     job_ready: Waiters,
     room_ready: Waiters,
 }
@@ -104,8 +71,7 @@ impl Waiters {
             // Registered before the re-check, so a wake-up between the two is not lost.
             notified.as_mut().enable();
             let _counted = Counted::enter(&self.count);
-            let done = attempt();
-            match done {
+            match attempt() {
                 Some(done) => return done,
                 None => notified.await,
             }
@@ -133,75 +99,98 @@ impl Drop for Counted<'_> {
     }
 }
 
-impl<T: Task> MemoryQueue<T> {
-    /// A queue holding at most `capacity` jobs (at least one).
-    pub fn new(capacity: usize) -> Self {
+impl JobQueue {
+    /// A queue holding at most `capacity` jobs (at least one). Allocates nothing until used.
+    pub(crate) fn new(capacity: usize) -> Self {
         Self {
-            jobs: ConcurrentQueue::bounded(capacity.max(1)),
+            jobs: ConcurrentQueue::unbounded(),
+            len: AtomicUsize::new(0),
+            capacity: capacity.max(1),
             job_ready: Waiters::default(),
             room_ready: Waiters::default(),
         }
     }
-}
 
-impl<T: Task> JobQueue<T> for MemoryQueue<T> {
-    fn try_push(&self, job: Job<T>) -> Result<(), PushError<Job<T>>> {
+    /// Adds a job without waiting.
+    pub(crate) fn try_push(&self, job: Job) -> Result<(), PushError> {
+        if self.len.fetch_add(1, SeqCst) >= self.capacity {
+            self.len.fetch_sub(1, SeqCst);
+            // A closed queue says so even when full, so a refused job is never counted as
+            // rejected during shutdown.
+            return Err(if self.jobs.is_closed() { PushError::Closed(job) } else { PushError::Full(job) });
+        }
         match self.jobs.push(job) {
             Ok(()) => {
                 self.job_ready.wake_one();
                 Ok(())
             }
-            Err(concurrent_queue::PushError::Full(job)) => Err(PushError::Full(job)),
-            Err(concurrent_queue::PushError::Closed(job)) => Err(PushError::Closed(job)),
+            Err(error) => {
+                self.len.fetch_sub(1, SeqCst);
+                Err(PushError::Closed(error.into_inner()))
+            }
         }
     }
 
-    fn push(&self, job: Job<T>) -> BoxFuture<'_, Result<(), Job<T>>> {
-        Box::pin(async move {
-            let mut job = Some(job);
-            self.room_ready
-                .wait_until(|| match job.take().map(|job| self.try_push(job)) {
-                    Some(Ok(())) => {
-                        // Woken submitters come in one at a time; pass the turn on while
-                        // there is room.
-                        if !self.jobs.is_full() {
-                            self.room_ready.wake_one();
-                        }
-                        Some(Ok(()))
+    /// Adds a job, waiting for room; gives the job back if the queue is closed.
+    pub(crate) async fn push(&self, job: Job) -> Result<(), Job> {
+        let mut job = Some(job);
+        self.room_ready
+            .wait_until(|| match job.take().map(|job| self.try_push(job)) {
+                Some(Ok(())) => {
+                    // Woken submitters come in one at a time; pass the turn on while there is room.
+                    if self.len() < self.capacity {
+                        self.room_ready.wake_one();
                     }
-                    Some(Err(PushError::Closed(back))) => Some(Err(back)),
-                    Some(Err(PushError::Full(back))) => {
-                        job = Some(back);
-                        None
-                    }
-                    None => unreachable!("the job is put back whenever the attempt did not finish"),
-                })
-                .await
-        })
+                    Some(Ok(()))
+                }
+                Some(Err(PushError::Closed(back))) => Some(Err(back)),
+                Some(Err(PushError::Full(back))) => {
+                    job = Some(back);
+                    None
+                }
+                None => unreachable!("the job is put back whenever the attempt did not finish"),
+            })
+            .await
     }
 
-    fn try_pop(&self) -> Option<Job<T>> {
+    /// Takes a job if one is ready.
+    pub(crate) fn try_pop(&self) -> Option<Job> {
         let job = self.jobs.pop().ok()?;
-        self.room_ready.wake_one();
+        self.popped();
         Some(job)
     }
 
-    fn pop(&self) -> BoxFuture<'_, Option<Job<T>>> {
-        Box::pin(self.job_ready.wait_until(|| match self.jobs.pop() {
-            Ok(job) => {
-                self.room_ready.wake_one();
-                Some(Some(job))
-            }
-            Err(PopError::Closed) => Some(None),
-            Err(PopError::Empty) => None,
-        }))
+    /// Waits for a job; `None` once the queue is closed and empty.
+    pub(crate) async fn pop(&self) -> Option<Job> {
+        self.job_ready
+            .wait_until(|| match self.jobs.pop() {
+                Ok(job) => {
+                    self.popped();
+                    Some(Some(job))
+                }
+                Err(PopError::Closed) => Some(None),
+                Err(PopError::Empty) => None,
+            })
+            .await
     }
 
-    fn len(&self) -> usize {
-        self.jobs.len()
+    fn popped(&self) {
+        self.len.fetch_sub(1, SeqCst);
+        self.room_ready.wake_one();
     }
 
-    fn close(&self) {
+    /// Jobs waiting.
+    pub(crate) fn len(&self) -> usize {
+        self.len.load(SeqCst).min(self.capacity)
+    }
+
+    /// Whether no job is waiting.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.jobs.is_empty()
+    }
+
+    /// Stops intake; jobs already queued can still be popped.
+    pub(crate) fn close(&self) {
         self.jobs.close();
         self.job_ready.notify.notify_waiters();
         self.room_ready.notify.notify_waiters();
@@ -215,24 +204,19 @@ mod tests {
     use std::task::{Context, Poll, Waker};
 
     use super::*;
-    use crate::task::Ctx;
+    use crate::erased::{TaskVTable, unerase};
+    use crate::job::End;
 
-    #[derive(Clone, Copy)]
-    struct Noop;
-
-    impl Task for Noop {
-        const ID: &'static str = "test.noop";
-        type Input = u32;
-        type Output = ();
-        type Error = String;
-
-        async fn run(_: Ctx, _: u32) -> Result<(), String> {
-            Ok(())
-        }
+    fn job(input: u32) -> Job {
+        Job::new(TaskVTable::WARMUP, Box::new(input), End::Detached)
     }
 
-    fn job(input: u32) -> Job<Noop> {
-        Job { input, reply: None, watch: None, lease: None }
+    fn input(job: Job) -> u32 {
+        unerase(job.input)
+    }
+
+    fn peek(job: &Job) -> Option<u32> {
+        job.input.downcast_ref().copied()
     }
 
     fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
@@ -241,46 +225,59 @@ mod tests {
 
     #[test]
     fn a_cancelled_wait_leaves_no_waiter_behind() {
-        let queue = MemoryQueue::<Noop>::new(1);
+        let queue = JobQueue::new(1);
         assert!(queue.try_push(job(1)).is_ok());
-        let mut blocked = queue.push(job(2));
+        let mut blocked = Box::pin(queue.push(job(2)));
         assert!(poll_once(&mut blocked).is_pending());
         assert_eq!(queue.room_ready.count.load(SeqCst), 1);
         drop(blocked);
         assert_eq!(queue.room_ready.count.load(SeqCst), 0, "dropping the wait uncounts it");
 
-        let empty = MemoryQueue::<Noop>::new(1);
-        let mut waiting = empty.pop();
+        let empty = JobQueue::new(1);
+        let mut waiting = Box::pin(empty.pop());
         assert!(poll_once(&mut waiting).is_pending());
         drop(waiting);
         assert_eq!(empty.job_ready.count.load(SeqCst), 0);
     }
 
     #[test]
+    fn the_capacity_is_the_bound_and_memory_follows_the_backlog() {
+        let queue = JobQueue::new(3);
+        for n in 0..3 {
+            assert!(queue.try_push(job(n)).is_ok());
+        }
+        assert!(matches!(queue.try_push(job(3)), Err(PushError::Full(back)) if peek(&back) == Some(3)));
+        assert_eq!(queue.len(), 3);
+        assert_eq!(queue.try_pop().map(input), Some(0));
+        assert!(queue.try_push(job(4)).is_ok(), "a pop makes room for exactly one");
+        assert!(matches!(queue.try_push(job(5)), Err(PushError::Full(_))));
+    }
+
+    #[test]
     fn every_pop_lets_a_blocked_submitter_in() {
-        let queue = MemoryQueue::<Noop>::new(4);
+        let queue = JobQueue::new(4);
         for n in 0..4 {
             assert!(queue.try_push(job(n)).is_ok());
         }
-        let mut blocked = queue.push(job(99));
+        let mut blocked = Box::pin(queue.push(job(99)));
         assert!(poll_once(&mut blocked).is_pending());
         // Without waiting for the queue to drain, one free slot is enough.
-        assert_eq!(queue.try_pop().map(|job| job.input), Some(0));
+        assert_eq!(queue.try_pop().map(input), Some(0));
         assert!(matches!(poll_once(&mut blocked), Poll::Ready(Ok(()))));
-        let inputs: Vec<u32> = std::iter::from_fn(|| queue.try_pop()).map(|job| job.input).collect();
+        let inputs: Vec<u32> = std::iter::from_fn(|| queue.try_pop()).map(input).collect();
         assert_eq!(inputs, [1, 2, 3, 99]);
     }
 
     #[test]
     fn close_hands_blocked_jobs_back_and_lets_the_queue_drain() {
-        let queue = MemoryQueue::<Noop>::new(1);
+        let queue = JobQueue::new(1);
         assert!(queue.try_push(job(1)).is_ok());
-        let mut blocked = queue.push(job(2));
+        let mut blocked = Box::pin(queue.push(job(2)));
         assert!(poll_once(&mut blocked).is_pending());
         queue.close();
-        assert!(matches!(poll_once(&mut blocked), Poll::Ready(Err(job)) if job.input == 2));
+        assert!(matches!(poll_once(&mut blocked), Poll::Ready(Err(job)) if peek(&job) == Some(2)));
         assert!(matches!(queue.try_push(job(3)), Err(PushError::Closed(_))));
-        assert_eq!(queue.try_pop().map(|job| job.input), Some(1));
-        assert!(matches!(poll_once(&mut queue.pop()), Poll::Ready(None)), "closed and empty");
+        assert_eq!(queue.try_pop().map(input), Some(1));
+        assert!(matches!(poll_once(&mut Box::pin(queue.pop())), Poll::Ready(None)), "closed and empty");
     }
 }

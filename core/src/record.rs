@@ -3,6 +3,7 @@
 use std::any::Any;
 use std::sync::Arc;
 
+use crate::erased::{ErasedInput, TaskVTable};
 use crate::task::Task;
 
 /// A task that ended in the dead-letter list, or that shutdown could not finish.
@@ -19,8 +20,9 @@ pub struct TaskRecord {
 }
 
 impl TaskRecord {
-    pub(crate) fn new<T: Task>(input: T::Input, attempts: u32, error: Option<String>) -> Self {
-        Self { task: T::ID, attempts, error, input: Arc::new(input), to_json: input_to_json::<T> }
+    /// A record of a job of `task`, whose input has that task's input type.
+    pub(crate) fn new(task: &'static TaskVTable, input: ErasedInput, attempts: u32, error: Option<String>) -> Self {
+        Self { task: task.id, attempts, error, input: Arc::from(input), to_json: task.input_json }
     }
 
     /// The task id.
@@ -46,13 +48,6 @@ impl TaskRecord {
     /// The input as JSON, for logging or storing elsewhere.
     pub fn input_json(&self) -> serde_json::Result<serde_json::Value> {
         (self.to_json)(&*self.input)
-    }
-}
-
-fn input_to_json<T: Task>(input: &(dyn Any + Send + Sync)) -> serde_json::Result<serde_json::Value> {
-    match input.downcast_ref::<T::Input>() {
-        Some(input) => serde_json::to_value(input),
-        None => unreachable!("a record's input always has the type its constructor was given"),
     }
 }
 

@@ -1,135 +1,20 @@
 //! The registry: every linked task joined with its metadata, built once and checked whole.
 //!
-//! `#[task]` puts a [`TaskEntry`] in one linker-collected slice and `metadata!` puts a directory
-//! of YAML documents in another, parsed and checked at compile time and emitted as static data.
-//! [`Registry::global`] joins the two the first time it is called, with no file or network I/O
-//! and no YAML parsing: what is left to check is what no single crate can see, tasks and
-//! metadata of different crates meeting in one binary.
+//! [`Registry::global`] joins the linker's slices (see `entry.rs`) the first time it is called,
+//! with no file or network I/O and no YAML parsing: what is left to check is what no single
+//! crate can see, tasks and metadata of different crates meeting in one binary. The result is
+//! data only: the tasks in order, their flow edges, their warmers.
 
-use std::any::{Any, TypeId};
+use std::any::TypeId;
 use std::collections::HashMap;
-use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
 
-use linkme::distributed_slice;
 use once_cell::sync::Lazy;
-use preheat_meta::{MetaError, TaskMeta};
+use preheat_meta::TaskMeta;
 
-use crate::fan_in::FanIn;
-use crate::pool::{ErasedPool, PoolContext};
-use crate::task::Task;
+use crate::entry::{METADATA, MetadataDir, MetadataDocument, TASKS, TaskEntry};
+use crate::erased::TaskVTable;
+use crate::problem::{Problem, RegistryError};
 use crate::warmup::{WARMERS, WarmerEntry};
-
-/// Every `#[task]` function linked into the binary.
-#[distributed_slice]
-pub static TASKS: [TaskEntry];
-
-/// Every `metadata!` directory linked into the binary.
-#[distributed_slice]
-pub static METADATA: [MetadataDir];
-
-/// What `#[task]` registers for one function.
-#[doc(hidden)]
-#[derive(Debug)]
-pub struct TaskEntry {
-    id: &'static str,
-    crate_name: &'static str,
-    file: &'static str,
-    line: u32,
-    type_id: fn() -> TypeId,
-    pub(crate) start_pool: fn(PoolContext) -> std::sync::Arc<dyn ErasedPool>,
-    /// Whether the task takes no input, so that it can run by itself on a schedule.
-    pub(crate) takes_no_input: bool,
-    pub(crate) input: TypeInfo,
-    pub(crate) output: TypeInfo,
-    /// Clones an output for a downstream task's input.
-    clone_output: fn(&(dyn Any + Send + Sync)) -> Box<dyn Any + Send>,
-    /// For a task with several upstream tasks: how many, and its tuple input's parts.
-    pub(crate) fan_in: Option<FanInEntry>,
-}
-
-/// A type, for the registry's edge checks and their messages.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct TypeInfo {
-    pub(crate) id: fn() -> TypeId,
-    pub(crate) name: fn() -> &'static str,
-}
-
-impl TypeInfo {
-    const fn of<T: 'static>() -> Self {
-        Self { id: TypeId::of::<T>, name: std::any::type_name::<T> }
-    }
-}
-
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct FanInEntry {
-    pub(crate) upstream: usize,
-    pub(crate) parts: fn() -> Vec<(TypeId, &'static str)>,
-    assemble: fn(Vec<ErasedInput>) -> Option<ErasedInput>,
-}
-
-/// A task input whose type only the task's pool knows.
-pub(crate) type ErasedInput = Box<dyn Any + Send>;
-
-fn clone_output<O: Clone + Send + 'static>(output: &(dyn Any + Send + Sync)) -> Box<dyn Any + Send> {
-    match output.downcast_ref::<O>() {
-        Some(output) => Box::new(output.clone()),
-        None => unreachable!("a task's output has its entry's output type"),
-    }
-}
-
-fn assemble<I: FanIn>(parts: Vec<ErasedInput>) -> Option<ErasedInput> {
-    I::assemble(parts).map(|input| Box::new(input) as Box<dyn Any + Send>)
-}
-
-impl TaskEntry {
-    /// The entry of task `T`, defined at `file:line` of crate `crate_name`.
-    pub const fn of<T: Task>(crate_name: &'static str, file: &'static str, line: u32) -> Self {
-        Self {
-            id: T::ID,
-            crate_name,
-            file,
-            line,
-            type_id: TypeId::of::<T>,
-            start_pool: crate::pool::start::<T>,
-            takes_no_input: false,
-            input: TypeInfo::of::<T::Input>(),
-            output: TypeInfo::of::<T::Output>(),
-            clone_output: clone_output::<T::Output>,
-            fan_in: None,
-        }
-    }
-
-    /// The entry of a task that takes no input.
-    pub const fn of_unit<T: Task<Input = ()>>(crate_name: &'static str, file: &'static str, line: u32) -> Self {
-        Self { takes_no_input: true, ..Self::of::<T>(crate_name, file, line) }
-    }
-
-    /// Marks the task as following `upstream` tasks, whose outputs its tuple input `I` holds.
-    pub const fn fan_in<I: FanIn>(self, upstream: usize) -> Self {
-        Self { fan_in: Some(FanInEntry { upstream, parts: I::parts, assemble: assemble::<I> }), ..self }
-    }
-}
-
-/// What `metadata!` registers: a directory of YAML files embedded in the binary, and its
-/// documents, parsed at compile time.
-#[doc(hidden)]
-#[derive(Debug)]
-pub struct MetadataDir {
-    pub crate_name: &'static str,
-    pub path: &'static str,
-    pub dir: include_dir::Dir<'static>,
-    pub documents: &'static [MetadataDocument],
-}
-
-/// One parsed document of a [`MetadataDir`].
-#[doc(hidden)]
-#[derive(Debug)]
-pub struct MetadataDocument {
-    /// `crate/dir/file.yaml`, for messages.
-    pub file: &'static str,
-    pub meta: TaskMeta,
-}
 
 /// A document handed to [`Registry::build`], with the crate that embedded it.
 #[derive(Clone, Copy, Debug)]
@@ -146,7 +31,6 @@ pub struct Registry {
     upstream: Vec<Vec<usize>>,
     /// By task index, the indices of the tasks that follow it.
     downstream: Vec<Vec<usize>>,
-    by_type: HashMap<TypeId, usize, BuildHasherDefault<TypeIdHasher>>,
     by_id: HashMap<String, usize>,
     /// One `#[warmup]` per resource, by resource name.
     warmers: Vec<&'static WarmerEntry>,
@@ -179,20 +63,26 @@ impl RegisteredTask {
 
     /// Where the `#[task]` function is, as `file:line`.
     pub fn defined_at(&self) -> String {
-        format!("{}:{}", self.entry.file, self.entry.line)
+        self.entry.defined_at()
     }
 
-    pub(crate) fn clone_output(&self, output: &(dyn Any + Send + Sync)) -> Box<dyn Any + Send> {
-        (self.entry.clone_output)(output)
-    }
-
-    /// The tuple input of a task with several upstream tasks, from their outputs in order.
-    pub(crate) fn assemble(&self, parts: Vec<Box<dyn Any + Send>>) -> Option<Box<dyn Any + Send>> {
-        (self.entry.fan_in?.assemble)(parts)
+    /// The task's table of typed functions.
+    pub(crate) fn vtable(&self) -> &'static TaskVTable {
+        let entry: &'static TaskEntry = self.entry;
+        &entry.vtable
     }
 }
 
-static GLOBAL: Lazy<Result<Registry, RegistryError>> = Lazy::new(|| Registry::from_linked(|_| true));
+static GLOBAL: Lazy<Result<Registry, RegistryError>> = Lazy::new(|| {
+    let registry = Registry::from_linked(|_| true)?;
+    // Only the global registry numbers the tasks' slots: a typed submit finds its pool by them.
+    for (index, task) in registry.tasks.iter().enumerate() {
+        if let Some(slot) = task.entry.slot {
+            slot.set(index);
+        }
+    }
+    Ok(registry)
+});
 
 /// What is wrong with a task's place in the flow graph and its schedule, checked before any task
 /// runs: each upstream output must be what the task takes as input.
@@ -250,10 +140,6 @@ fn resource_problems(tasks: &[RegisteredTask], warmers: &[&'static WarmerEntry])
         }
     }
     problems
-}
-
-fn location(entry: &TaskEntry) -> String {
-    format!("{}:{}", entry.file, entry.line)
 }
 
 impl Registry {
@@ -320,7 +206,7 @@ impl Registry {
             if let Some(&index) = by_id.get(entry.id) {
                 problems.push(Problem::DuplicateTask {
                     task: entry.id.to_owned(),
-                    locations: [tasks[index].defined_at(), location(entry)],
+                    locations: [tasks[index].defined_at(), entry.defined_at()],
                 });
                 continue;
             }
@@ -332,7 +218,7 @@ impl Registry {
                 }
                 None => problems.push(Problem::MissingMetadata {
                     task: entry.id.to_owned(),
-                    defined_at: location(entry),
+                    defined_at: entry.defined_at(),
                     crate_name: entry.crate_name.to_owned(),
                 }),
             }
@@ -367,11 +253,10 @@ impl Registry {
         if !problems.is_empty() {
             return Err(RegistryError { problems });
         }
-        let by_type = tasks.iter().enumerate().map(|(index, task)| ((task.entry.type_id)(), index)).collect();
         // By name: the linker's order is not the source's, and reports should not depend on it.
         let mut warmers = warmers.to_vec();
         warmers.sort_by_key(|warmer| warmer.resource);
-        Ok(Self { tasks, upstream, downstream, by_type, by_id, warmers })
+        Ok(Self { tasks, upstream, downstream, by_id, warmers })
     }
 
     /// Every `#[warmup]` function, one per resource, by resource name.
@@ -405,188 +290,6 @@ impl Registry {
     pub(crate) fn index_of_id(&self, id: &str) -> Option<usize> {
         self.by_id.get(id).copied()
     }
-
-    pub(crate) fn index_of<T: Task>(&self) -> Option<usize> {
-        self.by_type.get(&TypeId::of::<T>()).copied()
-    }
-}
-
-/// Hashes a `TypeId` by taking its bits as they are: they are already a hash, and every submit
-/// looks its task up by type, so SipHash would be a measurable share of the per-task cost.
-#[derive(Default)]
-struct TypeIdHasher(u64);
-
-impl Hasher for TypeIdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
-        }
-    }
-
-    fn write_u64(&mut self, bits: u64) {
-        self.0 ^= bits;
-    }
-}
-
-/// Why the registry could not be built: every problem found, not just the first.
-#[derive(Debug)]
-pub struct RegistryError {
-    problems: Vec<Problem>,
-}
-
-impl RegistryError {
-    /// Each problem found.
-    pub fn problems(&self) -> &[Problem] {
-        &self.problems
-    }
-}
-
-impl fmt::Display for RegistryError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "the task registry has {} problem(s):", self.problems.len())?;
-        for problem in &self.problems {
-            write!(f, "\n  - {problem}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for RegistryError {}
-
-/// One problem in the registry.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Problem {
-    /// Neither tasks nor metadata were linked into the binary.
-    #[error(
-        "no tasks are registered: no `#[task]` function and no `metadata!` directory were linked into this binary; \
-         depend on the crate that defines your tasks and name it from `main` (for example `use shop_tasks as _;`) \
-         so that the linker keeps it"
-    )]
-    NoTasks,
-    /// Metadata documents clash: an id defined twice, an unknown `upstream` id, a cycle.
-    #[error("{0}")]
-    Metadata(MetaError),
-    /// A task's upstream output is not the task's input.
-    #[error(
-        "task `{downstream}` follows `{upstream}`, so it takes `{upstream}`'s output `{output}` as input, \
-         but its input is `{input}`"
-    )]
-    EdgeType {
-        /// The task whose output is handed on.
-        upstream: &'static str,
-        /// The task that receives it.
-        downstream: &'static str,
-        /// The upstream task's output type.
-        output: &'static str,
-        /// The downstream task's input type (or its tuple element).
-        input: &'static str,
-    },
-    /// A task's input does not have one tuple element per upstream task.
-    #[error(
-        "task `{task}` follows {upstream} task(s), so its input must be a tuple of their outputs, one per \
-         upstream task in order, but it is `{input}`"
-    )]
-    FanInShape {
-        /// The task.
-        task: &'static str,
-        /// How many tasks it follows.
-        upstream: usize,
-        /// Its input type.
-        input: &'static str,
-    },
-    /// A scheduled task takes an input nobody can give it.
-    #[error("task `{task}` has a `schedule` but takes an input (`{input}`); a scheduled task runs without a caller")]
-    ScheduledWithInput {
-        /// The task.
-        task: &'static str,
-        /// Its input type.
-        input: &'static str,
-    },
-    /// A crate calls `metadata!` twice for the same directory.
-    #[error(
-        "crate `{crate_name}` embeds its metadata directory `{path}` twice (two `metadata!(\"{path}\")` calls); keep one"
-    )]
-    MetadataEmbeddedTwice {
-        /// The crate.
-        crate_name: &'static str,
-        /// The directory, relative to the crate's Cargo.toml.
-        path: &'static str,
-    },
-    /// A `#[task]` function has no metadata document.
-    #[error(
-        "task `{task}` ({defined_at}) has no metadata: add a document with `id: {task}` to a YAML file in the \
-         `metadata!` directory of crate `{crate_name}`"
-    )]
-    MissingMetadata {
-        /// The task id.
-        task: String,
-        /// `file:line` of the function.
-        defined_at: String,
-        /// The crate of the function.
-        crate_name: String,
-    },
-    /// A metadata document has no `#[task]` function in the binary.
-    #[error("{}", missing_handler(task, file, crate_name, *crate_linked))]
-    MissingHandler {
-        /// The task id.
-        task: String,
-        /// The metadata file.
-        file: String,
-        /// The crate that embedded the file.
-        crate_name: String,
-        /// Whether any task of that crate was linked; if none was, the linker probably dropped it.
-        crate_linked: bool,
-    },
-    /// A task needs a resource that no `#[warmup]` function warms.
-    #[error(
-        "{file}: task `{task}` needs resource `{resource}` (`resources:`), but no `#[warmup(\"{resource}\")]` \
-         function is linked into this binary{}",
-        suggestion.as_ref().map(|close| format!("; did you mean `{close}`?")).unwrap_or_default()
-    )]
-    UnknownResource {
-        /// The task.
-        task: &'static str,
-        /// The resource it names.
-        resource: String,
-        /// The task's metadata file.
-        file: &'static str,
-        /// A linked resource with a close name.
-        suggestion: Option<String>,
-    },
-    /// Two `#[warmup]` functions warm the same resource.
-    #[error("resource `{resource}` has two `#[warmup]` functions, at {} and at {}; keep one", locations[0], locations[1])]
-    DuplicateWarmer {
-        /// The resource.
-        resource: &'static str,
-        /// `file:line` of both functions.
-        locations: [String; 2],
-    },
-    /// Two functions claim the same id.
-    #[error("task `{task}` is defined twice, at {} and at {}; give each function its own id", locations[0], locations[1])]
-    DuplicateTask {
-        /// The task id.
-        task: String,
-        /// `file:line` of both functions.
-        locations: [String; 2],
-    },
-}
-
-fn missing_handler(task: &str, file: &str, crate_name: &str, crate_linked: bool) -> String {
-    let mut message =
-        format!("{file}: task `{task}` has metadata but no `#[task(\"{task}\")]` function in this binary");
-    if !crate_linked {
-        message.push_str(&format!(
-            "; no task of crate `{crate_name}` was linked at all: if its functions exist, the linker dropped the crate, \
-             so name it from `main` (for example `use {} as _;`)",
-            crate_name.replace('-', "_")
-        ));
-    }
-    message
 }
 
 #[cfg(test)]
@@ -594,7 +297,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::task::Ctx;
+    use crate::task::{Ctx, Task};
 
     macro_rules! fake_task {
         ($name:ident, $id:literal) => {
@@ -659,8 +362,9 @@ mod tests {
         assert_eq!(close.meta().timeout, std::time::Duration::from_secs(5));
         assert_eq!(close.metadata_file(), "shop-tasks/meta/a.yaml");
         assert_eq!(close.defined_at(), "src/order.rs:10");
-        assert_eq!(registry.index_of::<Reserve>(), Some(1));
-        assert_eq!(registry.index_of::<CloseAgain>(), None);
+        assert_eq!(registry.index_of_id("stock.reserve"), Some(1));
+        assert_eq!(registry.downstream(0), [1]);
+        assert_eq!(registry.upstream(1), [0]);
     }
 
     #[test]

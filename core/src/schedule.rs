@@ -16,8 +16,8 @@ use preheat_meta::{Missed, Overlap, Schedule};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::flow::{ErasedOutcome, Watcher};
-use crate::runtime::Inner;
+use crate::job::{Ended, Watcher};
+use crate::pools::Pools;
 use crate::sync::lock;
 
 /// What a schedule has done so far.
@@ -34,7 +34,10 @@ pub struct ScheduleStats {
 pub(crate) struct Ticker {
     task: usize,
     id: &'static str,
-    runtime: Weak<Inner>,
+    pools: Weak<Pools>,
+    /// Where ticks go on a durable runtime: the task table, not the local pool.
+    #[cfg(feature = "postgres")]
+    durable: Option<Arc<crate::postgres::Worker>>,
     schedule: &'static Schedule,
     runs: Mutex<Runs>,
     fired: AtomicU64,
@@ -49,11 +52,19 @@ struct Runs {
 }
 
 impl Ticker {
-    pub(crate) fn new(task: usize, id: &'static str, runtime: Weak<Inner>, schedule: &'static Schedule) -> Arc<Self> {
+    pub(crate) fn new(
+        task: usize,
+        id: &'static str,
+        pools: Weak<Pools>,
+        #[cfg(feature = "postgres")] durable: Option<Arc<crate::postgres::Worker>>,
+        schedule: &'static Schedule,
+    ) -> Arc<Self> {
         Arc::new(Self {
             task,
             id,
-            runtime,
+            pools,
+            #[cfg(feature = "postgres")]
+            durable,
             schedule,
             runs: Mutex::default(),
             fired: AtomicU64::new(0),
@@ -96,7 +107,7 @@ impl Ticker {
     /// The worker on the task table, when ticks go there rather than to the local pool.
     #[cfg(feature = "postgres")]
     fn durable(&self) -> Option<Arc<crate::postgres::Worker>> {
-        self.runtime.upgrade()?.postgres.clone()
+        self.durable.clone()
     }
 
     /// On a durable runtime every process ticks, on a grid counted from the Unix epoch (offset
@@ -183,25 +194,26 @@ impl Ticker {
 
     /// Submits one run; `runs.running` already counts it.
     fn launch(self: &Arc<Self>) {
-        let submitted = match self.runtime.upgrade() {
-            Some(runtime) => runtime.submit_root_erased(self.task, Box::new(()), Some(self.clone())),
-            None => Err("the runtime is gone".to_owned()),
+        let submitted = match self.pools.upgrade() {
+            Some(pools) => crate::flow::submit_root(&pools, self.task, Box::new(()), Some(self.clone())),
+            None => Err(crate::task::RefusalReason::Closed),
         };
         match submitted {
             Ok(()) => {
                 self.fired.fetch_add(1, Ordering::Relaxed);
             }
             Err(reason) => {
+                let reason = crate::flow::refusal_text(reason);
                 lock(&self.runs).running -= 1;
                 self.skipped.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(task = self.id, %reason, "tick not submitted");
+                tracing::warn!(task = self.id, reason, "tick not submitted");
             }
         }
     }
 }
 
 impl Watcher for Ticker {
-    fn finished(self: Arc<Self>, _task: usize, _outcome: ErasedOutcome) {
+    fn finished(self: Arc<Self>, _task: usize, _ended: Ended) {
         let relaunch = {
             let mut runs = lock(&self.runs);
             runs.running -= 1;

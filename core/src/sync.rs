@@ -12,7 +12,7 @@ use std::sync::{Mutex, MutexGuard};
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     #[cfg(feature = "profiling")]
     {
-        crate::profiling::lock_timed(mutex)
+        crate::profiling::stats::lock_timed(mutex)
     }
     #[cfg(not(feature = "profiling"))]
     {

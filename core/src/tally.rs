@@ -22,7 +22,7 @@ pub(crate) struct WorkerTally {
     dead_lettered: AtomicU64,
     /// How long each job took, by outcome.
     #[cfg(feature = "http")]
-    pub(crate) durations: crate::metrics::WorkerDurations,
+    pub(crate) durations: crate::durations::WorkerDurations,
 }
 
 /// Adds to a counter that only one worker writes. Readers may see it a job late.

@@ -128,6 +128,13 @@ impl Resources {
         Ok(())
     }
 
+    /// Waits until every warmer has finished, warm or failed for good.
+    pub(crate) async fn settled(&self) {
+        for (warmer, state) in &self.resources {
+            let _ = ResourceWait { resource: warmer.resource, state: state.subscribe() }.warm().await;
+        }
+    }
+
     /// Whether every resource is warm.
     pub(crate) fn all_warm(&self) -> bool {
         self.resources.iter().all(|(_, state)| matches!(*state.borrow(), WarmState::Warm { .. }))

@@ -256,7 +256,8 @@ async fn the_builder_can_make_every_pool_lazy_or_every_pool_eager() {
         assert_eq!((stats.built, stats.workers), (false, 0), "`{}` has a pool after a lazy start", task.id());
     }
     // `test.basic` says `warmup: eager`; with the override its pool comes with the first submit.
-    let output = rt.submit(basic, Script { key: 12, ..Script::default() }).await.unwrap().await;
+    // Its own key: tests run in parallel and count attempts by key.
+    let output = rt.submit(basic, Script { key: 18, ..Script::default() }).await.unwrap().await;
     assert_eq!(output.unwrap(), 1);
     assert_eq!((stats(&rt, "test.basic").built, stats(&rt, "test.basic").workers), (true, 2));
     assert!(!stats(&rt, "test.once").built, "only the submitted task's pool is built");

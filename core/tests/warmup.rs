@@ -98,7 +98,8 @@ async fn readiness_waits_for_warm_resources_and_the_endpoints_say_so() {
     assert_eq!(body["ready"], false);
     assert_eq!(body["reason"], "warming: db, search");
     let phases: Vec<&str> = body["phases"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
-    assert_eq!(phases, ["registry", "pools", "timers"]);
+    // `jobs`: the runtime's own no-op job through every eager pool, before `start` returns.
+    assert_eq!(phases, ["registry", "pools", "timers", "jobs"]);
 
     // A task that needs `db` waits for it instead of failing; one that needs nothing runs.
     let nightly_done = rt.submit(nightly, ()).await.unwrap();
@@ -130,7 +131,7 @@ async fn readiness_waits_for_warm_resources_and_the_endpoints_say_so() {
     assert_eq!(body["resources"][1]["name"], "search");
     assert_eq!(body["resources"][1]["state"], "warm");
     let phases: Vec<&str> = body["phases"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
-    assert_eq!(&phases[3..], ["warmup:db", "warmup:search"]);
+    assert_eq!(&phases[4..], ["warmup:db", "warmup:search"]);
 
     // The counters move as tasks run.
     let before = metrics(addr).await;

@@ -85,26 +85,31 @@ pub(crate) fn task(task: &TaskFn, file: &Path, document: &DocumentSummary) -> To
             #vis #call_sig #block
         }
 
-        impl ::preheat::Task for #name {
-            const ID: &'static str = #id;
-            type Input = #input_ty;
-            type Output = #output_ty;
-            type Error = #error_ty;
-
-            fn run(
-                ctx: ::preheat::Ctx,
-                input: Self::Input,
-            ) -> #run_ret {
-                #unused
-                async move {
-                    let result = #name::call(#call_args).await;
-                    #into_result
-                }
-            }
-        }
-
         const _: () = {
             const _: &[u8] = ::core::include_bytes!(#file);
+
+            // Where the registry writes the task's index: a typed submit reads it, once.
+            static __PREHEAT_SLOT: ::preheat::__private::TaskSlot = ::preheat::__private::TaskSlot::new();
+
+            impl ::preheat::Task for #name {
+                const ID: &'static str = #id;
+                type Input = #input_ty;
+                type Output = #output_ty;
+                type Error = #error_ty;
+                const __SLOT: ::core::option::Option<&'static ::preheat::__private::TaskSlot> =
+                    ::core::option::Option::Some(&__PREHEAT_SLOT);
+
+                fn run(
+                    ctx: ::preheat::Ctx,
+                    input: Self::Input,
+                ) -> #run_ret {
+                    #unused
+                    async move {
+                        let result = #name::call(#call_args).await;
+                        #into_result
+                    }
+                }
+            }
 
 
             #[::preheat::__private::linkme::distributed_slice(::preheat::__private::TASKS)]

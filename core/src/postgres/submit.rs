@@ -87,7 +87,7 @@ impl<T: Task> NewTask<T> {
     /// if the transaction commits, and workers are told at the commit.
     pub async fn submit_tx(self, tx: &mut PgConnection) -> Result<Submitted, Error> {
         let registry = Registry::global().map_err(Error::Registry)?;
-        let starts_flow = registry.index_of::<T>().is_some_and(|index| !registry.downstream(index).is_empty());
+        let starts_flow = crate::task::index_of::<T>().is_some_and(|index| !registry.downstream(index).is_empty());
         let input = serde_json::to_string(&self.input).map_err(|source| Error::Input { task: T::ID, source })?;
         insert(tx, T::ID, &input, self.due, self.key.as_deref(), None, starts_flow).await
     }
@@ -155,7 +155,7 @@ pub(crate) async fn insert_all<T: Task>(
     inputs: impl IntoIterator<Item = T::Input>,
 ) -> Result<u64, Error> {
     let registry = Registry::global().map_err(Error::Registry)?;
-    let starts_flow = registry.index_of::<T>().is_some_and(|index| !registry.downstream(index).is_empty());
+    let starts_flow = crate::task::index_of::<T>().is_some_and(|index| !registry.downstream(index).is_empty());
     let inputs = inputs
         .into_iter()
         .map(|input| serde_json::to_string(&input))

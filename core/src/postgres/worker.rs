@@ -13,8 +13,8 @@ use super::settle::{Settled, Settler};
 use super::submit::{Due, insert};
 use super::{Error, Postgres, Wake};
 use crate::lease::{AttemptResult, Lease};
+use crate::pools::Pools;
 use crate::registry::Registry;
-use crate::runtime::Inner;
 use crate::sync::lock;
 
 /// One process's worker. Its id owns the leases it takes.
@@ -60,7 +60,7 @@ impl Worker {
     }
 
     /// Starts claiming, once the runtime is warm.
-    pub(crate) fn start(self: &Arc<Self>, runtime: Weak<Inner>) {
+    pub(crate) fn start(self: &Arc<Self>, pools: Weak<Pools>) {
         let (settle, settled) = mpsc::unbounded_channel();
         let settler = Settler {
             pg: self.pg.clone(),
@@ -81,7 +81,7 @@ impl Worker {
                 () = prune => {}
             }
         }));
-        running.claimer = Some(tokio::spawn(self.clone().claim_loop(runtime, settle)));
+        running.claimer = Some(tokio::spawn(self.clone().claim_loop(pools, settle)));
         tracing::info!(worker = self.id, "claiming tasks from postgres");
     }
 
@@ -144,14 +144,14 @@ impl Worker {
         });
     }
 
-    async fn claim_loop(self: Arc<Self>, runtime: Weak<Inner>, settle: mpsc::UnboundedSender<Settled>) {
+    async fn claim_loop(self: Arc<Self>, pools: Weak<Pools>, settle: mpsc::UnboundedSender<Settled>) {
         let settings = &self.pg.settings;
         let poll = settings.wake.poll_interval();
         let mut stop = self.stop.subscribe();
         let mut listener = None;
         loop {
             // A runtime dropped without a shutdown: stop taking work nobody can run.
-            if *stop.borrow() || runtime.strong_count() == 0 {
+            if *stop.borrow() || pools.strong_count() == 0 {
                 return;
             }
             if listener.is_none() && matches!(settings.wake, Wake::Listen { .. }) {
@@ -167,11 +167,11 @@ impl Worker {
             let want = room.min(settings.claim_batch as usize);
             let wait = match self.claim(want).await {
                 Ok(rows) if rows.len() == want => {
-                    self.dispatch(rows, &runtime, &settle);
+                    self.dispatch(rows, &pools, &settle);
                     continue;
                 }
                 Ok(rows) => {
-                    self.dispatch(rows, &runtime, &settle);
+                    self.dispatch(rows, &pools, &settle);
                     self.next_due().await.unwrap_or(poll).min(poll)
                 }
                 Err(error) => {
@@ -248,9 +248,9 @@ impl Worker {
     }
 
     /// Hands each claimed row to its task's pool, with a lease that reports to the settler.
-    fn dispatch(&self, rows: Vec<Claimed>, runtime: &Weak<Inner>, settle: &mpsc::UnboundedSender<Settled>) {
+    fn dispatch(&self, rows: Vec<Claimed>, pools: &Weak<Pools>, settle: &mpsc::UnboundedSender<Settled>) {
         lock(&self.held).take(rows.iter().map(|row| row.0));
-        let runtime = runtime.upgrade();
+        let pools = pools.upgrade();
         for (id, task, input, attempt, flow) in rows {
             let attempt = u32::try_from(attempt).unwrap_or(u32::MAX);
             let Some(index) = self.registry.index_of_id(&task) else {
@@ -273,8 +273,8 @@ impl Worker {
                 continue;
             }
             let lease = Lease::new(attempt, flow, !self.registry.downstream(index).is_empty(), report);
-            match runtime.as_ref().and_then(|runtime| runtime.pool_at(index)) {
-                Some(pool) => pool.submit_leased(&input, lease),
+            match pools.as_ref().and_then(|pools| pools.pool(index)) {
+                Some(pool) => pool.push_leased(&input, lease),
                 // Shutting down: the row goes back, never started.
                 None => lease.settle(AttemptResult::NotRun),
             }

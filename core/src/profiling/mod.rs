@@ -10,14 +10,11 @@
 //! Without the feature none of this is compiled: the pool's poll timer and the lock timer are
 //! `cfg`-gated at their single call sites, as tokio gates its optional modules.
 
+pub(crate) mod stats;
+
 use std::collections::HashMap;
-use std::future::Future;
-use std::panic::Location;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
-use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::sync::PoisonError;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Query, State};
@@ -26,96 +23,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
+use self::stats::{LOCK_WAITS, PollReport};
 use crate::runtime::WeakRuntime;
-
-/// How often a task's futures were polled and for how long.
-#[derive(Debug, Default)]
-pub(crate) struct PollStats {
-    polls: AtomicU64,
-    total_ns: AtomicU64,
-    max_ns: AtomicU64,
-}
-
-/// A [`PollStats`] as `/debug/tasks` shows it.
-#[derive(Clone, Copy, Debug, Serialize)]
-pub(crate) struct PollReport {
-    polls: u64,
-    total_ms: f64,
-    mean_us: f64,
-    max_us: f64,
-}
-
-impl PollStats {
-    fn record(&self, took: Duration) {
-        let ns = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
-        self.polls.fetch_add(1, Relaxed);
-        self.total_ns.fetch_add(ns, Relaxed);
-        self.max_ns.fetch_max(ns, Relaxed);
-    }
-
-    pub(crate) fn report(&self) -> PollReport {
-        let (polls, total, max) = (self.polls.load(Relaxed), self.total_ns.load(Relaxed), self.max_ns.load(Relaxed));
-        PollReport {
-            polls,
-            total_ms: total as f64 / 1e6,
-            mean_us: if polls == 0 { 0.0 } else { total as f64 / polls as f64 / 1e3 },
-            max_us: max as f64 / 1e3,
-        }
-    }
-}
-
-/// Times every poll of `future` into `stats`.
-pub(crate) fn timed<'a, F: Future + 'a>(stats: &'a PollStats, future: F) -> impl Future<Output = F::Output> + 'a {
-    let mut future = Box::pin(future);
-    std::future::poll_fn(move |cx: &mut Context<'_>| {
-        let began = Instant::now();
-        let poll: Poll<F::Output> = Pin::as_mut(&mut future).poll(cx);
-        stats.record(began.elapsed());
-        poll
-    })
-}
-
-/// Waits on contended locks, by the call site that locked.
-static LOCK_WAITS: Mutex<Vec<(&'static Location<'static>, LockWait)>> = Mutex::new(Vec::new());
-
-/// Contended acquisitions of one lock site and the time spent waiting.
-#[derive(Clone, Copy, Debug, Default, Serialize)]
-struct LockWait {
-    contended: u64,
-    waited_ns: u64,
-    max_wait_ns: u64,
-}
-
-/// Locks `mutex`; if another holder had it, records how long this caller waited.
-#[track_caller]
-pub(crate) fn lock_timed<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    match mutex.try_lock() {
-        Ok(guard) => guard,
-        Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
-        Err(TryLockError::WouldBlock) => {
-            let began = Instant::now();
-            let guard = mutex.lock().unwrap_or_else(PoisonError::into_inner);
-            record_wait(Location::caller(), began.elapsed());
-            guard
-        }
-    }
-}
-
-fn record_wait(site: &'static Location<'static>, waited: Duration) {
-    let ns = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
-    let mut waits = LOCK_WAITS.lock().unwrap_or_else(PoisonError::into_inner);
-    let index = match waits.iter().position(|(known, _)| *known == site) {
-        Some(index) => index,
-        None => {
-            waits.push((site, LockWait::default()));
-            waits.len() - 1
-        }
-    };
-    let wait = &mut waits[index].1;
-    wait.contended += 1;
-    wait.waited_ns += ns;
-    wait.max_wait_ns = wait.max_wait_ns.max(ns);
-}
 
 /// Adds the profiling routes to the HTTP endpoints.
 pub(crate) fn routes(router: Router<WeakRuntime>) -> Router<WeakRuntime> {

@@ -1,0 +1,93 @@
+//! [`Job`]: one submitted task on its way through the engine, and [`End`], where its outcome goes.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use tokio::sync::oneshot;
+
+use crate::erased::{ErasedInput, ErasedOutcome, TaskVTable};
+use crate::flow_id::FlowId;
+use crate::lease::Lease;
+
+/// One submitted task waiting for, or held by, a worker. The same type for every task: the
+/// engine sees the task only through its table.
+pub(crate) struct Job {
+    pub(crate) task: &'static TaskVTable,
+    pub(crate) input: ErasedInput,
+    pub(crate) end: End,
+}
+
+/// Where a job's outcome goes: exactly one place, decided at submit.
+pub(crate) enum End {
+    /// Nowhere: a detached submit, whose failure still reaches the logs and the dead letters.
+    Detached,
+    /// To the submitter's [`Completion`](crate::Completion).
+    Reply(oneshot::Sender<ErasedOutcome>),
+    /// To a watcher: the job's flow run, or its schedule.
+    Watch(Watch),
+    /// To both: a flow's root submitted by a caller who awaits the root's outcome. Boxed: it is
+    /// rare, and every queue slot has room for an `End`.
+    WatchAndReply(Box<(Watch, oneshot::Sender<ErasedOutcome>)>),
+    /// To a durable backend, which owns the job's attempts (see [`Lease`]).
+    Lease(Box<Lease>),
+    /// The runtime's own no-op job that warms the job path at start-up: told when it is done.
+    Warmup(oneshot::Sender<()>),
+}
+
+impl Job {
+    pub(crate) fn new(task: &'static TaskVTable, input: ErasedInput, end: End) -> Self {
+        Self { task, input, end }
+    }
+
+    /// Whether the job's output is wanted by anyone; if not, the attempt drops it at once.
+    pub(crate) fn wants_output(&self) -> bool {
+        match &self.end {
+            End::Detached | End::Warmup(_) => false,
+            End::Reply(_) | End::Watch(_) | End::WatchAndReply(_) => true,
+            End::Lease(lease) => lease.wants_output,
+        }
+    }
+
+    /// The flow run the job belongs to, for its context and its log lines.
+    pub(crate) fn flow(&self) -> Option<FlowId> {
+        match &self.end {
+            End::Watch(watch) => watch.watcher.flow_id(),
+            End::WatchAndReply(both) => both.0.watcher.flow_id(),
+            End::Lease(lease) => lease.flow.map(FlowId::from_stored),
+            End::Detached | End::Reply(_) | End::Warmup(_) => None,
+        }
+    }
+
+    /// The job's lease, when a durable backend owns its attempts.
+    pub(crate) fn lease(&self) -> Option<&Lease> {
+        match &self.end {
+            End::Lease(lease) => Some(lease),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job").field("task", &self.task.id).finish_non_exhaustive()
+    }
+}
+
+/// A task's end as a watcher sees it: the output, type-erased and shared, or the error's text.
+pub(crate) type Ended = Result<Arc<dyn Any + Send + Sync>, String>;
+
+/// Told when a job ends. A flow run watches its tasks; a schedule watches its ticks.
+pub(crate) trait Watcher: Send + Sync {
+    fn finished(self: Arc<Self>, task: usize, ended: Ended);
+
+    fn flow_id(&self) -> Option<FlowId> {
+        None
+    }
+}
+
+/// A job's watcher, with the job's task index.
+#[derive(Clone)]
+pub(crate) struct Watch {
+    pub(crate) watcher: Arc<dyn Watcher>,
+    pub(crate) task: usize,
+}
