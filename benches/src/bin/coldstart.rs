@@ -51,7 +51,13 @@
 //! [`ISOLATED`] more of the same, one at a time, each after an idle gap of [`IDLE_GAP`] (a tokio
 //! sleep: the workload of a quiet service, in which the runtime's threads go to sleep), and
 //! reports their p50. The gap between the first and the later ones is what was left for the
-//! first task to do.
+//! first task to do (`*_first_vs_isolated`).
+//!
+//! **Resident memory after start.** Just before its first task, when start-up is done (for the
+//! floor: once its tokio runtime runs), each child reads its resident set size (`VmRSS` of
+//! `/proc/self/status`, KiB). The read takes some microseconds; the child takes them off the
+//! instant it reports for its first task, so that exec to first task done is what it was
+//! without the read. `eager_rss_over_floor_kib` is the eager median less the floor's.
 //!
 //! [`FRESH_RUNS`] rounds, each running one child of every contender in turn (floor, eager, lazy,
 //! naive, eager without db, floor, ...), so that noise on the machine hits them alike; medians
@@ -206,13 +212,23 @@ fn main() {
          {isolated} isolated tasks per child, {IDLE_GAP:?} idle before each)"
     );
     println!(
-        "  {:<23} {:>9} {:>15} {:>8} {:>7} {:>10} {:>12} {:>7} {:>7} {:>7}",
-        "", "exec→main", "exec→first done", "− floor", "/ floor", "first task", "isolated p50", "start", "pools", "db"
+        "  {:<23} {:>9} {:>15} {:>8} {:>7} {:>10} {:>12} {:>7} {:>7} {:>7} {:>8}",
+        "",
+        "exec→main",
+        "exec→first done",
+        "− floor",
+        "/ floor",
+        "first task",
+        "isolated p50",
+        "start",
+        "pools",
+        "db",
+        "RSS KiB"
     );
     for (contender, cold) in Contender::ALL.iter().zip(&cold) {
         let start = |value: f64| if contender.is_preheat() { format!("{value:.0}") } else { "-".to_owned() };
         println!(
-            "  {:<23} {:>9.1} {:>15.1} {:>8.1} {:>7.3} {:>10.1} {:>12.1} {:>7} {:>7} {:>7}",
+            "  {:<23} {:>9.1} {:>15.1} {:>8.1} {:>7.3} {:>10.1} {:>12.1} {:>7} {:>7} {:>7} {:>8.0}",
             contender.label(),
             cold.exec_to_main,
             cold.exec_to_done,
@@ -223,7 +239,12 @@ fn main() {
             start(cold.start),
             start(cold.pools),
             start(cold.db),
+            cold.rss_kib,
         );
+    }
+    let rss_over_floor = cold[1].rss_kib - cold[0].rss_kib;
+    if !rss_over_floor.is_finite() {
+        println!("  (no resident memory: /proc/self/status cannot be read here)");
     }
     println!(
         "  (exec→first done: min–max {})",
@@ -255,6 +276,11 @@ fn main() {
         let key = contender.key();
         report.add(&format!("{key}_first_us"), format!("{:.1}", cold.first));
         report.add(&format!("{key}_isolated_p50_us"), format!("{:.1}", cold.isolated_p50));
+    }
+    report.add("eager_first_vs_isolated", format!("{:.3}", eager.first / eager.isolated_p50));
+    report.add("eager_nodb_first_vs_isolated", format!("{:.3}", nodb.first / nodb.isolated_p50));
+    if rss_over_floor.is_finite() {
+        report.add("eager_rss_over_floor_kib", format!("{rss_over_floor:.0}"));
     }
     for (contender, cold) in Contender::ALL.iter().zip(&cold).filter(|(contender, _)| contender.is_preheat()) {
         let key = contender.key();
@@ -339,11 +365,16 @@ struct Child {
     start: f64,
     pools: f64,
     db: f64,
+    /// Resident memory just before the first task, KiB ([`resident_kib`]).
+    rss_kib: f64,
 }
 
 impl Child {
     fn line(&self) -> String {
-        format!("{} {} {} {} {} {}", self.done_at, self.first, self.isolated_p50, self.start, self.pools, self.db)
+        format!(
+            "{} {} {} {} {} {} {}",
+            self.done_at, self.first, self.isolated_p50, self.start, self.pools, self.db, self.rss_kib
+        )
     }
 }
 
@@ -357,13 +388,24 @@ struct ChildFigures {
     start: f64,
     pools: f64,
     db: f64,
+    /// KiB.
+    rss_kib: f64,
 }
 
 impl ChildFigures {
     /// From the time the child was spawned and the numbers it printed: `main_at` then [`Child::line`].
-    fn new(spawned: SystemTime, [main_at, done_at, first, isolated_p50, start, pools, db]: [f64; 7]) -> Self {
+    fn new(spawned: SystemTime, [main_at, done_at, first, isolated_p50, start, pools, db, rss_kib]: [f64; 8]) -> Self {
         let spawned = unix_us(spawned);
-        Self { exec_to_main: main_at - spawned, exec_to_done: done_at - spawned, first, isolated_p50, start, pools, db }
+        Self {
+            exec_to_main: main_at - spawned,
+            exec_to_done: done_at - spawned,
+            first,
+            isolated_p50,
+            start,
+            pools,
+            db,
+            rss_kib,
+        }
     }
 }
 
@@ -380,6 +422,8 @@ struct ColdStart {
     start: f64,
     pools: f64,
     db: f64,
+    /// Resident memory after start, KiB (NaN where it cannot be read).
+    rss_kib: f64,
 }
 
 impl ColdStart {
@@ -397,6 +441,7 @@ impl ColdStart {
             start: median(|child| child.start),
             pools: median(|child| child.pools),
             db: median(|child| child.db),
+            rss_kib: median(|child| child.rss_kib),
         }
     }
 }
@@ -464,9 +509,12 @@ async fn preheat_cold_start(builder: RuntimeBuilder, without_db: bool, isolated:
 /// Runs `one` (a task, submitted and waited for) once and stamps when its result was in, then
 /// `count` more times, each after [`IDLE_GAP`].
 async fn measure<F: Future<Output = ()>>(count: usize, mut one: impl FnMut() -> F) -> Child {
+    let read = Instant::now();
+    let rss_kib = resident_kib();
+    let read = read.elapsed();
     let began = Instant::now();
     one().await;
-    let (done, done_at) = (Instant::now(), SystemTime::now());
+    let (done, done_at) = (Instant::now(), SystemTime::now() - read);
     let mut isolated = Vec::with_capacity(count);
     for _ in 0..count {
         tokio::time::sleep(IDLE_GAP).await;
@@ -478,8 +526,21 @@ async fn measure<F: Future<Output = ()>>(count: usize, mut one: impl FnMut() -> 
         done_at: unix_us(done_at),
         first: (done - began).as_secs_f64() * 1e6,
         isolated_p50: Samples::new(isolated).percentile(50.0),
+        rss_kib,
         ..Child::default()
     }
+}
+
+/// This process's resident set size, KiB: `VmRSS` in `/proc/self/status`; NaN where that
+/// cannot be read (not Linux).
+fn resident_kib() -> f64 {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else { return f64::NAN };
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|value| value.trim().strip_suffix("kB"))
+        .and_then(|kib| kib.trim().parse().ok())
+        .unwrap_or(f64::NAN)
 }
 
 /// The baseline: a job runner written the common way. It reads its YAML configuration from disk
