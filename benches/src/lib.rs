@@ -8,6 +8,7 @@
 #![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
 
 pub mod fresh_process;
+pub mod length;
 pub mod raw_pool;
 pub mod report;
 pub mod runner;

@@ -51,7 +51,13 @@
 //! [`ISOLATED`] more of the same, one at a time, each after an idle gap of [`IDLE_GAP`] (a tokio
 //! sleep: the workload of a quiet service, in which the runtime's threads go to sleep), and
 //! reports their p50. The gap between the first and the later ones is what was left for the
-//! first task to do.
+//! first task to do (`*_first_vs_isolated`).
+//!
+//! **Resident memory after start.** Just before its first task, when start-up is done (for the
+//! floor: once its tokio runtime runs), each child reads its resident set size (`VmRSS` of
+//! `/proc/self/status`, KiB). The read takes some microseconds; the child takes them off the
+//! instant it reports for its first task, so that exec to first task done is what it was
+//! without the read. `eager_rss_over_floor_kib` is the eager median less the floor's.
 //!
 //! [`FRESH_RUNS`] rounds, each running one child of every contender in turn (floor, eager, lazy,
 //! naive, eager without db, floor, ...), so that noise on the machine hits them alike; medians
@@ -86,6 +92,10 @@
 //! settles, per process, at either about 9 or about 3 M tasks/s (the `throughput` benchmark
 //! shows the same), and one process would report whichever mode it happened to get.
 //!
+//! With `--quick` (`cargo run ... --bin coldstart -- --quick`) it measures the same figures from
+//! fewer samples, in a few seconds: [`Settings::QUICK`]. CI prints them; read them as a smoke
+//! test, not as figures to compare.
+//!
 //! The run ends with `key=value` lines (see [`Report`]).
 
 use std::collections::HashMap;
@@ -102,6 +112,7 @@ use futures_util::{SinkExt, StreamExt};
 use preheat::meta::{TaskMeta, Warmup};
 use preheat::{Runtime, RuntimeBuilder};
 use preheat_benches::fresh_process::{child_role, run_child_numbers, run_child_numbers_since};
+use preheat_benches::length::Length;
 use preheat_benches::report::Report;
 use preheat_benches::runner::{THREADS, in_runtime};
 use preheat_benches::samples::Samples;
@@ -124,31 +135,72 @@ const ROUNDS: usize = 5;
 /// Workers of preheat's `bench.noop` pool and concurrency of the apalis workers.
 const WORKERS: usize = THREADS;
 
+/// How much one run measures.
+#[derive(Clone, Copy, Debug)]
+struct Settings {
+    /// Fresh processes per contender.
+    fresh_runs: usize,
+    /// Isolated tasks after the first, in each child.
+    isolated: usize,
+    /// Processes that measure throughput.
+    throughput_processes: usize,
+    /// Tasks per throughput round.
+    tasks: u64,
+    /// Timed throughput rounds per contender, in each process.
+    rounds: usize,
+}
+
+impl Settings {
+    /// The full run, as the top comment describes it.
+    const FULL: Self = Self {
+        fresh_runs: FRESH_RUNS,
+        isolated: ISOLATED,
+        throughput_processes: THROUGHPUT_PROCESSES,
+        tasks: TASKS,
+        rounds: ROUNDS,
+    };
+    /// `--quick`: 7 processes per contender with 20 isolated tasks each; 2 throughput processes of
+    /// 3 rounds of 100,000 tasks.
+    const QUICK: Self = Self { fresh_runs: 7, isolated: 20, throughput_processes: 2, tasks: 100_000, rounds: 3 };
+}
+
 fn main() {
     // First thing: how long the exec and the loader took is this minus the parent's spawn time.
     let main_at = SystemTime::now();
     if let Some(role) = child_role() {
         let role: Vec<&str> = role.iter().map(String::as_str).collect();
+        let count = |text: &str| -> usize { text.parse().unwrap_or_else(|_| panic!("expected a count, not `{text}`")) };
         match role.as_slice() {
-            ["first", contender] => {
-                let child = in_runtime(cold_start(Contender::parse(contender)));
+            ["first", contender, rest @ ..] if rest.len() <= 1 => {
+                let isolated = rest.first().map_or(ISOLATED, |text| count(text));
+                let child = in_runtime(cold_start(Contender::parse(contender), isolated));
                 coldstart_fixture::remove_database();
                 println!("{} {}", unix_us(main_at), child.line());
             }
-            ["throughput"] => {
-                let [preheat, apalis, parallel] = in_runtime(throughput_rounds());
+            ["throughput", rest @ ..] if rest.is_empty() || rest.len() == 2 => {
+                let (tasks, rounds) = match rest {
+                    [tasks, rounds] => (count(tasks) as u64, count(rounds)),
+                    _ => (TASKS, ROUNDS),
+                };
+                let [preheat, apalis, parallel] = in_runtime(throughput_rounds(tasks, rounds));
                 println!("{preheat} {apalis} {parallel}");
             }
-            _ => panic!("unknown child role {role:?}; expected `first <contender>` or `throughput`"),
+            _ => panic!(
+                "unknown child role {role:?}; expected `first <contender> [isolated]` or `throughput [tasks rounds]`"
+            ),
         }
         return;
     }
 
+    let settings = Length::from_args("coldstart").pick(Settings::FULL, Settings::QUICK);
+    let Settings { fresh_runs, isolated, .. } = settings;
+
     // Children first, while this process has no runtime threads of its own.
     let mut children: Vec<Vec<ChildFigures>> = Contender::ALL.iter().map(|_| Vec::new()).collect();
-    for _ in 0..FRESH_RUNS {
+    let isolated_arg = isolated.to_string();
+    for _ in 0..fresh_runs {
         for (contender, figures) in Contender::ALL.iter().zip(&mut children) {
-            let (spawned, numbers) = run_child_numbers_since(&["first", contender.name()]);
+            let (spawned, numbers) = run_child_numbers_since(&["first", contender.name(), &isolated_arg]);
             figures.push(ChildFigures::new(spawned, numbers));
         }
     }
@@ -156,17 +208,27 @@ fn main() {
     let floor = cold[0].exec_to_done;
 
     println!(
-        "cold start ({FRESH_RUNS} fresh processes per contender, interleaved; medians in µs; \
-         {ISOLATED} isolated tasks per child, {IDLE_GAP:?} idle before each)"
+        "cold start ({fresh_runs} fresh processes per contender, interleaved; medians in µs; \
+         {isolated} isolated tasks per child, {IDLE_GAP:?} idle before each)"
     );
     println!(
-        "  {:<23} {:>9} {:>15} {:>8} {:>7} {:>10} {:>12} {:>7} {:>7} {:>7}",
-        "", "exec→main", "exec→first done", "− floor", "/ floor", "first task", "isolated p50", "start", "pools", "db"
+        "  {:<23} {:>9} {:>15} {:>8} {:>7} {:>10} {:>12} {:>7} {:>7} {:>7} {:>8}",
+        "",
+        "exec→main",
+        "exec→first done",
+        "− floor",
+        "/ floor",
+        "first task",
+        "isolated p50",
+        "start",
+        "pools",
+        "db",
+        "RSS KiB"
     );
     for (contender, cold) in Contender::ALL.iter().zip(&cold) {
         let start = |value: f64| if contender.is_preheat() { format!("{value:.0}") } else { "-".to_owned() };
         println!(
-            "  {:<23} {:>9.1} {:>15.1} {:>8.1} {:>7.3} {:>10.1} {:>12.1} {:>7} {:>7} {:>7}",
+            "  {:<23} {:>9.1} {:>15.1} {:>8.1} {:>7.3} {:>10.1} {:>12.1} {:>7} {:>7} {:>7} {:>8.0}",
             contender.label(),
             cold.exec_to_main,
             cold.exec_to_done,
@@ -177,7 +239,12 @@ fn main() {
             start(cold.start),
             start(cold.pools),
             start(cold.db),
+            cold.rss_kib,
         );
+    }
+    let rss_over_floor = cold[1].rss_kib - cold[0].rss_kib;
+    if !rss_over_floor.is_finite() {
+        println!("  (no resident memory: /proc/self/status cannot be read here)");
     }
     println!(
         "  (exec→first done: min–max {})",
@@ -189,7 +256,7 @@ fn main() {
             .join(", ")
     );
 
-    let throughput = throughput();
+    let throughput = throughput(settings);
 
     let mut report = Report::new();
     let [floor_cold, eager, lazy, naive, nodb] = [0, 1, 2, 3, 4].map(|i| &cold[i]);
@@ -209,6 +276,11 @@ fn main() {
         let key = contender.key();
         report.add(&format!("{key}_first_us"), format!("{:.1}", cold.first));
         report.add(&format!("{key}_isolated_p50_us"), format!("{:.1}", cold.isolated_p50));
+    }
+    report.add("eager_first_vs_isolated", format!("{:.3}", eager.first / eager.isolated_p50));
+    report.add("eager_nodb_first_vs_isolated", format!("{:.3}", nodb.first / nodb.isolated_p50));
+    if rss_over_floor.is_finite() {
+        report.add("eager_rss_over_floor_kib", format!("{rss_over_floor:.0}"));
     }
     for (contender, cold) in Contender::ALL.iter().zip(&cold).filter(|(contender, _)| contender.is_preheat()) {
         let key = contender.key();
@@ -293,11 +365,16 @@ struct Child {
     start: f64,
     pools: f64,
     db: f64,
+    /// Resident memory just before the first task, KiB ([`resident_kib`]).
+    rss_kib: f64,
 }
 
 impl Child {
     fn line(&self) -> String {
-        format!("{} {} {} {} {} {}", self.done_at, self.first, self.isolated_p50, self.start, self.pools, self.db)
+        format!(
+            "{} {} {} {} {} {} {}",
+            self.done_at, self.first, self.isolated_p50, self.start, self.pools, self.db, self.rss_kib
+        )
     }
 }
 
@@ -311,13 +388,24 @@ struct ChildFigures {
     start: f64,
     pools: f64,
     db: f64,
+    /// KiB.
+    rss_kib: f64,
 }
 
 impl ChildFigures {
     /// From the time the child was spawned and the numbers it printed: `main_at` then [`Child::line`].
-    fn new(spawned: SystemTime, [main_at, done_at, first, isolated_p50, start, pools, db]: [f64; 7]) -> Self {
+    fn new(spawned: SystemTime, [main_at, done_at, first, isolated_p50, start, pools, db, rss_kib]: [f64; 8]) -> Self {
         let spawned = unix_us(spawned);
-        Self { exec_to_main: main_at - spawned, exec_to_done: done_at - spawned, first, isolated_p50, start, pools, db }
+        Self {
+            exec_to_main: main_at - spawned,
+            exec_to_done: done_at - spawned,
+            first,
+            isolated_p50,
+            start,
+            pools,
+            db,
+            rss_kib,
+        }
     }
 }
 
@@ -334,6 +422,8 @@ struct ColdStart {
     start: f64,
     pools: f64,
     db: f64,
+    /// Resident memory after start, KiB (NaN where it cannot be read).
+    rss_kib: f64,
 }
 
 impl ColdStart {
@@ -351,6 +441,7 @@ impl ColdStart {
             start: median(|child| child.start),
             pools: median(|child| child.pools),
             db: median(|child| child.db),
+            rss_kib: median(|child| child.rss_kib),
         }
     }
 }
@@ -360,20 +451,22 @@ fn unix_us(at: SystemTime) -> f64 {
     at.duration_since(UNIX_EPOCH).expect("the clock is past 1970").as_secs_f64() * 1e6
 }
 
-/// In a child: runs `contender`'s first task and the isolated ones after it.
-async fn cold_start(contender: Contender) -> Child {
+/// In a child: runs `contender`'s first task and the `isolated` ones after it.
+async fn cold_start(contender: Contender, isolated: usize) -> Child {
     match contender {
-        Contender::Floor => measure(|| async { tokio::spawn(async {}).await.expect("a no-op task finishes") }).await,
-        Contender::Eager => preheat_cold_start(Runtime::builder(), false).await,
-        Contender::Lazy => preheat_cold_start(Runtime::builder().warmup(Warmup::Lazy), false).await,
+        Contender::Floor => {
+            measure(isolated, || async { tokio::spawn(async {}).await.expect("a no-op task finishes") }).await
+        }
+        Contender::Eager => preheat_cold_start(Runtime::builder(), false, isolated).await,
+        Contender::Lazy => preheat_cold_start(Runtime::builder().warmup(Warmup::Lazy), false, isolated).await,
         Contender::EagerNoDb => {
             coldstart_fixture::skip_database();
-            preheat_cold_start(Runtime::builder(), true).await
+            preheat_cold_start(Runtime::builder(), true, isolated).await
         }
         Contender::Naive => {
             let runner = NaiveRunner::default();
             let runner = &runner;
-            measure(|| async move {
+            measure(isolated, || async move {
                 let outcome = runner.spawn("order.reconcile", naive_reconcile()).await.expect("the job finishes");
                 outcome.expect("the job finishes in time").expect("the query succeeds");
             })
@@ -383,20 +476,20 @@ async fn cold_start(contender: Contender) -> Child {
 }
 
 /// Starts preheat as `builder` says, then measures `order.reconcile` (or, `without_db`, the no-op
-/// `order.sync`), and adds the start-up figures.
-async fn preheat_cold_start(builder: RuntimeBuilder, without_db: bool) -> Child {
+/// `order.sync`) and `isolated` more, and adds the start-up figures.
+async fn preheat_cold_start(builder: RuntimeBuilder, without_db: bool, isolated: usize) -> Child {
     let began = Instant::now();
     let rt = builder.start().await.unwrap_or_else(|error| panic!("cannot start preheat: {error}"));
     let start = began.elapsed();
     let rt = &rt;
     let mut child = if without_db {
-        measure(|| async move {
+        measure(isolated, || async move {
             let done = rt.submit(order_sync, ()).await.expect("the runtime accepts tasks");
             done.await.expect("the task succeeds");
         })
         .await
     } else {
-        measure(|| async move {
+        measure(isolated, || async move {
             let done = rt.submit(reconcile, ()).await.expect("the runtime accepts tasks");
             done.await.expect("the query succeeds");
         })
@@ -414,13 +507,16 @@ async fn preheat_cold_start(builder: RuntimeBuilder, without_db: bool) -> Child 
 }
 
 /// Runs `one` (a task, submitted and waited for) once and stamps when its result was in, then
-/// [`ISOLATED`] more times, each after [`IDLE_GAP`].
-async fn measure<F: Future<Output = ()>>(mut one: impl FnMut() -> F) -> Child {
+/// `count` more times, each after [`IDLE_GAP`].
+async fn measure<F: Future<Output = ()>>(count: usize, mut one: impl FnMut() -> F) -> Child {
+    let read = Instant::now();
+    let rss_kib = resident_kib();
+    let read = read.elapsed();
     let began = Instant::now();
     one().await;
-    let (done, done_at) = (Instant::now(), SystemTime::now());
-    let mut isolated = Vec::with_capacity(ISOLATED);
-    for _ in 0..ISOLATED {
+    let (done, done_at) = (Instant::now(), SystemTime::now() - read);
+    let mut isolated = Vec::with_capacity(count);
+    for _ in 0..count {
         tokio::time::sleep(IDLE_GAP).await;
         let began = Instant::now();
         one().await;
@@ -430,8 +526,21 @@ async fn measure<F: Future<Output = ()>>(mut one: impl FnMut() -> F) -> Child {
         done_at: unix_us(done_at),
         first: (done - began).as_secs_f64() * 1e6,
         isolated_p50: Samples::new(isolated).percentile(50.0),
+        rss_kib,
         ..Child::default()
     }
+}
+
+/// This process's resident set size, KiB: `VmRSS` in `/proc/self/status`; NaN where that
+/// cannot be read (not Linux).
+fn resident_kib() -> f64 {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else { return f64::NAN };
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|value| value.trim().strip_suffix("kB"))
+        .and_then(|kib| kib.trim().parse().ok())
+        .unwrap_or(f64::NAN)
 }
 
 /// The baseline: a job runner written the common way. It reads its YAML configuration from disk
@@ -494,15 +603,17 @@ struct Throughput {
 }
 
 /// Runs the throughput children and prints what they measured.
-fn throughput() -> Throughput {
+fn throughput(settings: Settings) -> Throughput {
+    let Settings { throughput_processes, tasks, rounds, .. } = settings;
     println!(
-        "\nthroughput beside apalis ({THROUGHPUT_PROCESSES} processes, each {ROUNDS} rounds interleaved of {TASKS} \
+        "\nthroughput beside apalis ({throughput_processes} processes, each {rounds} rounds interleaved of {tasks} \
          no-op tasks; {WORKERS} workers on {THREADS} threads; M tasks/s)"
     );
     println!("  {:<10} {:>9} {:>16} {:>23}", "", "preheat", "apalis conc(2)", "apalis + parallelize");
     let mut processes: [Vec<f64>; 3] = Default::default();
-    for process in 1..=THROUGHPUT_PROCESSES {
-        let medians: [f64; 3] = run_child_numbers(&["throughput"]);
+    let (tasks, rounds) = (tasks.to_string(), rounds.to_string());
+    for process in 1..=throughput_processes {
+        let medians: [f64; 3] = run_child_numbers(&["throughput", &tasks, &rounds]);
         println!(
             "  process {process:<2} {:>9.2} {:>16.2} {:>23.2}",
             medians[0] / 1e6,
@@ -531,9 +642,9 @@ fn throughput() -> Throughput {
     throughput
 }
 
-/// In a child: one untimed round per contender, then [`ROUNDS`] interleaved; returns each
-/// contender's median in tasks per second.
-async fn throughput_rounds() -> [f64; 3] {
+/// In a child: one untimed round per contender, then `rounds` interleaved of `tasks` each;
+/// returns each contender's median in tasks per second.
+async fn throughput_rounds(tasks: u64, rounds: usize) -> [f64; 3] {
     // Only `bench.noop`'s pool is built, by the untimed round, and no database is opened.
     coldstart_fixture::skip_database();
     let rt = Runtime::builder()
@@ -544,19 +655,19 @@ async fn throughput_rounds() -> [f64; 3] {
     let mut apalis = ApalisPeer::start(false);
     let mut parallel = ApalisPeer::start(true);
     // Untimed round: builds the pool, faults in the queues and the code.
-    preheat_round(&rt, TASKS / 10).await;
-    apalis.round(TASKS / 10).await;
-    parallel.round(TASKS / 10).await;
-    let mut rounds: [Vec<f64>; 3] = Default::default();
-    for _ in 0..ROUNDS {
-        rounds[0].push(preheat_round(&rt, TASKS).await);
-        rounds[1].push(apalis.round(TASKS).await);
-        rounds[2].push(parallel.round(TASKS).await);
+    preheat_round(&rt, tasks / 10).await;
+    apalis.round(tasks / 10).await;
+    parallel.round(tasks / 10).await;
+    let mut samples: [Vec<f64>; 3] = Default::default();
+    for _ in 0..rounds {
+        samples[0].push(preheat_round(&rt, tasks).await);
+        samples[1].push(apalis.round(tasks).await);
+        samples[2].push(parallel.round(tasks).await);
     }
     apalis.stop().await;
     parallel.stop().await;
     rt.shutdown().await.expect("every benchmark task finishes");
-    rounds.map(|rounds| Samples::new(rounds).median())
+    samples.map(|samples| Samples::new(samples).median())
 }
 
 /// One timed round through preheat: returns tasks per second, counted until the last task has run.

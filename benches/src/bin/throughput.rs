@@ -24,12 +24,17 @@
 //!    isolated probes per contender, interleaved: submit, wait until the body has started,
 //!    repeat, so every probe finds the workers idle. p50 and p99 of submit-to-start reported.
 //!
+//! With `--quick` (`cargo run ... --bin throughput -- --quick`) it measures the same figures from
+//! fewer samples, in a few seconds: [`Settings::QUICK`]. CI prints them; read them as a smoke
+//! test, not as figures to compare.
+//!
 //! The run ends with `key=value` lines (see [`Report`]).
 
 use std::time::Instant;
 
 use preheat::Runtime;
 use preheat_benches::fresh_process::{child_role, run_child_numbers};
+use preheat_benches::length::Length;
 use preheat_benches::raw_pool::RawPool;
 use preheat_benches::report::Report;
 use preheat_benches::runner::{THREADS, in_runtime};
@@ -52,6 +57,34 @@ const STEADY_WARMUP: usize = 1_000;
 /// Timed probes per contender.
 const STEADY_SAMPLES: usize = 10_000;
 
+/// How much one run measures.
+#[derive(Clone, Copy, Debug)]
+struct Settings {
+    /// Tasks per throughput round.
+    tasks: u64,
+    /// Timed throughput rounds per contender.
+    rounds: usize,
+    /// Fresh processes per contender and variant of the first-task latency.
+    fresh_runs: usize,
+    /// Untimed probes per contender before the steady-latency samples.
+    steady_warmup: usize,
+    /// Timed probes per contender.
+    steady_samples: usize,
+}
+
+impl Settings {
+    /// The full run, as the top comment describes it.
+    const FULL: Self = Self {
+        tasks: TASKS,
+        rounds: ROUNDS,
+        fresh_runs: FRESH_RUNS,
+        steady_warmup: STEADY_WARMUP,
+        steady_samples: STEADY_SAMPLES,
+    };
+    /// `--quick`: about a fifth of every count, 3 rounds.
+    const QUICK: Self = Self { tasks: 200_000, rounds: 3, fresh_runs: 7, steady_warmup: 200, steady_samples: 2_000 };
+}
+
 fn main() {
     if let Some(role) = child_role() {
         let role: Vec<&str> = role.iter().map(String::as_str).collect();
@@ -63,10 +96,15 @@ fn main() {
         return;
     }
 
+    let settings = Length::from_args("throughput").pick(Settings::FULL, Settings::QUICK);
+
     // Children first, while this process has no runtime threads of its own.
-    println!("first task in a fresh process ({FRESH_RUNS} processes each, interleaved; submit to task start)");
+    println!(
+        "first task in a fresh process ({} processes each, interleaved; submit to task start)",
+        settings.fresh_runs
+    );
     let [mut first_preheat, mut first_raw, mut idle_preheat, mut idle_raw] = [(); 4].map(|()| Vec::new());
-    for _ in 0..FRESH_RUNS {
+    for _ in 0..settings.fresh_runs {
         first_preheat.push(child_us(Contender::Preheat, false));
         first_raw.push(child_us(Contender::Raw, false));
         idle_preheat.push(child_us(Contender::Preheat, true));
@@ -89,10 +127,10 @@ fn main() {
         );
     }
 
-    let (throughput, steady) = in_runtime(async {
+    let (throughput, steady) = in_runtime(async move {
         let rt = Runtime::builder().start().await.unwrap_or_else(|error| panic!("cannot start preheat: {error}"));
-        let throughput = throughput(&rt).await;
-        let steady = steady_latency(&rt).await;
+        let throughput = throughput(&rt, settings).await;
+        let steady = steady_latency(&rt, settings).await;
         rt.shutdown().await.expect("every benchmark task finishes");
         (throughput, steady)
     });
@@ -202,21 +240,22 @@ struct Throughput {
     spawn: Samples,
 }
 
-async fn throughput(rt: &Runtime) -> Throughput {
-    println!("\nthroughput ({TASKS} no-op tasks per round, {WORKERS} workers, {ROUNDS} rounds interleaved)");
+async fn throughput(rt: &Runtime, settings: Settings) -> Throughput {
+    let Settings { tasks, rounds: round_count, .. } = settings;
+    println!("\nthroughput ({tasks} no-op tasks per round, {WORKERS} workers, {round_count} rounds interleaved)");
     let mut pool = RawPool::start(WORKERS, || TALLY.tick()).await;
     // Untimed round: faults in the channels' blocks, the allocator's caches and the code.
-    preheat_round(rt, Submit::Detached, TASKS / 10).await;
-    preheat_round(rt, Submit::WithCompletion, TASKS / 10).await;
-    raw_round(&mut pool, TASKS / 10).await;
-    spawn_round(TASKS / 10).await;
+    preheat_round(rt, Submit::Detached, tasks / 10).await;
+    preheat_round(rt, Submit::WithCompletion, tasks / 10).await;
+    raw_round(&mut pool, tasks / 10).await;
+    spawn_round(tasks / 10).await;
 
     let mut rounds: [Vec<f64>; 4] = Default::default();
-    for _ in 0..ROUNDS {
-        rounds[0].push(preheat_round(rt, Submit::Detached, TASKS).await);
-        rounds[1].push(preheat_round(rt, Submit::WithCompletion, TASKS).await);
-        rounds[2].push(raw_round(&mut pool, TASKS).await);
-        rounds[3].push(spawn_round(TASKS).await);
+    for _ in 0..round_count {
+        rounds[0].push(preheat_round(rt, Submit::Detached, tasks).await);
+        rounds[1].push(preheat_round(rt, Submit::WithCompletion, tasks).await);
+        rounds[2].push(raw_round(&mut pool, tasks).await);
+        rounds[3].push(spawn_round(tasks).await);
     }
     pool.stop().await;
     let [preheat, completion, raw, spawn] = rounds.map(Samples::new);
@@ -286,15 +325,16 @@ struct Steady {
     raw: Samples,
 }
 
-async fn steady_latency(rt: &Runtime) -> Steady {
-    println!("\nsteady latency ({STEADY_SAMPLES} isolated submissions each, interleaved; submit to task start)");
+async fn steady_latency(rt: &Runtime, settings: Settings) -> Steady {
+    let samples = settings.steady_samples;
+    println!("\nsteady latency ({samples} isolated submissions each, interleaved; submit to task start)");
     let mut pool = RawPool::start(WORKERS, || PROBE.mark()).await;
-    for _ in 0..STEADY_WARMUP {
+    for _ in 0..settings.steady_warmup {
         preheat_probe(rt).await;
         raw_probe(&mut pool).await;
     }
-    let (mut preheat, mut raw) = (Vec::with_capacity(STEADY_SAMPLES), Vec::with_capacity(STEADY_SAMPLES));
-    for _ in 0..STEADY_SAMPLES {
+    let (mut preheat, mut raw) = (Vec::with_capacity(samples), Vec::with_capacity(samples));
+    for _ in 0..samples {
         preheat.push(preheat_probe(rt).await);
         raw.push(raw_probe(&mut pool).await);
     }
