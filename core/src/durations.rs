@@ -21,14 +21,6 @@ impl JobClock {
     pub(crate) fn parked(&mut self) {}
 
     pub(crate) fn start(&mut self) {}
-
-    pub(crate) fn record<O, E>(
-        &mut self,
-        _: &crate::tally::Worker,
-        _: (),
-        _: &Result<O, crate::outcome::TaskError<E>>,
-    ) {
-    }
 }
 
 #[cfg(feature = "http")]
@@ -36,8 +28,9 @@ mod timed {
     use std::sync::atomic::AtomicU64;
     use std::time::Instant;
 
+    use std::sync::atomic::Ordering::Relaxed;
+
     use crate::outcome::TaskError;
-    use crate::tally::{Worker, add};
 
     /// The outcomes `task_duration_seconds` is split by.
     pub(crate) const OUTCOMES: [&str; 5] = ["ok", "failed", "timed_out", "panicked", "resource_failed"];
@@ -92,11 +85,17 @@ mod timed {
             self.previous_end.take().unwrap_or_else(Instant::now)
         }
 
-        /// Ends the job that began at `started` and records its duration under its outcome in
-        /// the worker's own durations.
-        pub(crate) fn record<O, E>(&mut self, worker: &Worker, started: Instant, outcome: &Result<O, TaskError<E>>) {
+        /// Ends the job that began at `started`: its duration in nanoseconds.
+        pub(crate) fn end(&mut self, started: Instant) -> u64 {
             let now = Instant::now();
             self.previous_end = Some(now);
+            u64::try_from((now - started).as_nanos()).unwrap_or(u64::MAX)
+        }
+    }
+
+    impl WorkerDurations {
+        /// Records a job's duration under its outcome. Only the worker that owns these writes.
+        pub(crate) fn record<O, E>(&self, outcome: &Result<O, TaskError<E>>, ns: u64) {
             let outcome = match outcome {
                 Ok(_) => 0,
                 Err(TaskError::Failed(_) | TaskError::Abandoned) => 1,
@@ -104,10 +103,11 @@ mod timed {
                 Err(TaskError::Panicked(_)) => 3,
                 Err(TaskError::ResourceFailed { .. }) => 4,
             };
-            let durations = &worker.tally.durations.0[outcome];
-            let ns = u64::try_from((now - started).as_nanos()).unwrap_or(u64::MAX);
-            add(&durations.buckets[bucket(ns)], 1);
-            add(&durations.sum_ns, ns);
+            let durations = &self.0[outcome];
+            // One writer: a load and a store, not a read-modify-write.
+            for (counter, value) in [(&durations.buckets[bucket(ns)], 1), (&durations.sum_ns, ns)] {
+                counter.store(counter.load(Relaxed).wrapping_add(value), Relaxed);
+            }
         }
     }
 

@@ -3,7 +3,6 @@
 use std::fmt;
 
 use crate::problem::RegistryError;
-use crate::record::TaskRecord;
 
 /// Why [`RuntimeBuilder::start`](crate::RuntimeBuilder::start) failed.
 #[derive(Debug, thiserror::Error)]
@@ -117,38 +116,3 @@ impl<I> fmt::Debug for SubmitError<I> {
 }
 
 impl<I> std::error::Error for SubmitError<I> {}
-
-/// Shutdown reached its deadline with tasks unfinished; they are all here, inputs included.
-#[derive(Clone, Debug)]
-pub struct ShutdownError {
-    pub(crate) unfinished: Vec<TaskRecord>,
-}
-
-impl ShutdownError {
-    /// The tasks that were queued or running at the deadline.
-    pub fn unfinished(&self) -> &[TaskRecord] {
-        &self.unfinished
-    }
-
-    /// Takes the unfinished tasks, for example to store them for the next start.
-    pub fn into_unfinished(self) -> Vec<TaskRecord> {
-        self.unfinished
-    }
-}
-
-impl fmt::Display for ShutdownError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "shutdown deadline passed with {} task(s) unfinished", self.unfinished.len())?;
-        let mut counts: Vec<(&str, usize)> = Vec::new();
-        for record in &self.unfinished {
-            match counts.iter_mut().find(|(task, _)| *task == record.task()) {
-                Some((_, count)) => *count += 1,
-                None => counts.push((record.task(), 1)),
-            }
-        }
-        let listed: Vec<String> = counts.iter().map(|(task, count)| format!("`{task}` ×{count}")).collect();
-        write!(f, ": {}", listed.join(", "))
-    }
-}
-
-impl std::error::Error for ShutdownError {}

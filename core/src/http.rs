@@ -15,7 +15,7 @@ use axum::routing::get;
 use serde::Serialize;
 
 use crate::error::StartError;
-use crate::runtime::Runtime;
+use crate::runtime::{Runtime, RuntimeBuilder};
 
 /// Where the endpoints listen when neither the builder nor `PREHEAT_HTTP_ADDR` says otherwise:
 /// loopback only, on the port Prometheus' registry lists for preheat-like exporters.
@@ -31,6 +31,28 @@ pub(crate) fn addr_from_env() -> Result<SocketAddr, String> {
             .parse()
             .map_err(|error| format!("{HTTP_ADDR_VAR}=`{value}` is not an address such as `0.0.0.0:9464`: {error}")),
         Err(_) => Ok(DEFAULT_HTTP_ADDR),
+    }
+}
+
+/// The HTTP endpoints as a builder sets them up.
+impl RuntimeBuilder {
+    /// Serves `/livez`, `/readyz`, `/metrics` and `/tasks` over HTTP on `addr` (port 0 picks a
+    /// free port; see [`Runtime::http_addr`]). The server starts before the warm-up, so that
+    /// readiness probes see it, and stops at shutdown.
+    pub fn http_addr(mut self, addr: std::net::SocketAddr) -> Self {
+        self.http = Some((addr, |runtime, addr| Box::pin(serve(runtime, addr))));
+        self
+    }
+
+    /// Serves the HTTP endpoints on `PREHEAT_HTTP_ADDR`, or on
+    /// [`DEFAULT_HTTP_ADDR`](DEFAULT_HTTP_ADDR) (127.0.0.1:9464) if it is unset.
+    ///
+    /// # Errors
+    ///
+    /// If `PREHEAT_HTTP_ADDR` is set but is not an address such as `0.0.0.0:9464`; the message
+    /// names the variable and the value.
+    pub fn serve_http(self) -> Result<Self, String> {
+        Ok(self.http_addr(addr_from_env()?))
     }
 }
 

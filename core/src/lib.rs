@@ -43,7 +43,7 @@ mod warmup;
 
 pub use completion::Completion;
 pub use delay::DelayedKey;
-pub use error::{ShutdownError, StartError, SubmitError};
+pub use error::{StartError, SubmitError};
 pub use fan_in::FanIn;
 pub use flow::{Flow, FlowId, FlowReport, TaskStatus};
 pub use outcome::{Outcome, TaskError};
@@ -52,6 +52,7 @@ pub use preheat_macros::{metadata, task, warmup};
 pub use preheat_meta as meta;
 pub use problem::{Problem, RegistryError};
 pub use readiness::{Lifecycle, Phase, Readiness, ResourceState};
+pub use record::ShutdownError;
 pub use record::TaskRecord;
 pub use registry::{RegisteredTask, Registry};
 pub use runtime::{Delay, Runtime, RuntimeBuilder};

@@ -121,3 +121,14 @@ pub(crate) fn render(runtime: &Runtime) -> Result<String, std::fmt::Error> {
     encode(&mut text, &registry)?;
     Ok(text)
 }
+
+impl Runtime {
+    /// The runtime's metrics in the Prometheus text format, as `/metrics` serves them.
+    ///
+    /// # Errors
+    ///
+    /// If the encoder fails to write (it writes to a `String`, so only on a bug).
+    pub fn render_metrics(&self) -> Result<String, std::fmt::Error> {
+        render(self)
+    }
+}

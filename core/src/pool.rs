@@ -409,8 +409,9 @@ impl Pool {
             let ctx = Ctx::new(task.id, attempt, flow);
             // The input's clone is user code too: it runs inside the attempt, under the guard.
             let run = AssertUnwindSafe((task.attempt)(ctx, flight.input(), keep_output)).catch_unwind();
+            // The warm-up job's poll is the engine's, not the task's.
             #[cfg(feature = "profiling")]
-            let run = crate::profiling::stats::timed(&self.polls, run);
+            let run = crate::profiling::stats::timed(worker.map(|_| &self.polls), run);
             let error = match deadline::within(self.meta.timeout, run).await {
                 Ok(Ok(Ok(output))) => break Ok(output),
                 Ok(Ok(Err(error))) => TaskError::Failed(error),
@@ -429,7 +430,7 @@ impl Pool {
             tokio::time::sleep(delay).await;
         };
         if let Some(worker) = worker {
-            clock.record(worker, started, &outcome);
+            worker.record(clock, started, &outcome);
         }
         self.finish(flight, outcome, worker);
     }

@@ -1,6 +1,8 @@
-//! [`TaskRecord`]: a task the runtime gave up on, with its input, for inspection or replay.
+//! [`TaskRecord`]: a task the runtime gave up on, with its input, for inspection or replay; and
+//! [`ShutdownError`], the records of the tasks a shutdown could not finish.
 
 use std::any::Any;
+use std::fmt;
 use std::sync::Arc;
 
 use crate::erased::{ErasedInput, TaskVTable};
@@ -61,3 +63,38 @@ impl std::fmt::Debug for TaskRecord {
             .finish()
     }
 }
+
+/// Shutdown reached its deadline with tasks unfinished; they are all here, inputs included.
+#[derive(Clone, Debug)]
+pub struct ShutdownError {
+    pub(crate) unfinished: Vec<TaskRecord>,
+}
+
+impl ShutdownError {
+    /// The tasks that were queued or running at the deadline.
+    pub fn unfinished(&self) -> &[TaskRecord] {
+        &self.unfinished
+    }
+
+    /// Takes the unfinished tasks, for example to store them for the next start.
+    pub fn into_unfinished(self) -> Vec<TaskRecord> {
+        self.unfinished
+    }
+}
+
+impl fmt::Display for ShutdownError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "shutdown deadline passed with {} task(s) unfinished", self.unfinished.len())?;
+        let mut counts: Vec<(&str, usize)> = Vec::new();
+        for record in &self.unfinished {
+            match counts.iter_mut().find(|(task, _)| *task == record.task()) {
+                Some((_, count)) => *count += 1,
+                None => counts.push((record.task(), 1)),
+            }
+        }
+        let listed: Vec<String> = counts.iter().map(|(task, count)| format!("`{task}` ×{count}")).collect();
+        write!(f, ": {}", listed.join(", "))
+    }
+}
+
+impl std::error::Error for ShutdownError {}

@@ -79,6 +79,27 @@ pub(crate) struct Worker {
 }
 
 impl Worker {
+    /// Ends a job on the worker's clock and records its duration under its outcome.
+    #[cfg(feature = "http")]
+    pub(crate) fn record<O, E>(
+        &self,
+        clock: &mut crate::durations::JobClock,
+        started: std::time::Instant,
+        outcome: &Result<O, crate::outcome::TaskError<E>>,
+    ) {
+        self.tally.durations.record(outcome, clock.end(started));
+    }
+
+    /// Without metrics, jobs are not timed.
+    #[cfg(not(feature = "http"))]
+    pub(crate) fn record<O, E>(
+        &self,
+        _: &mut crate::durations::JobClock,
+        _: (),
+        _: &Result<O, crate::outcome::TaskError<E>>,
+    ) {
+    }
+
     pub(crate) fn took_job(&self) {
         add(&self.tally.taken, 1);
     }

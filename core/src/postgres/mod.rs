@@ -72,6 +72,7 @@
 //! [`Ctx::submit`](crate::Ctx::submit) still run in memory, in that process: durable work is
 //! submitted through [`Postgres`] (or written by a flow).
 
+mod held;
 mod migrate;
 mod settle;
 mod submit;

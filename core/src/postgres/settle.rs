@@ -8,8 +8,8 @@ use std::time::Duration;
 use sqlx::PgConnection;
 use tokio::sync::{Notify, mpsc};
 
+use super::held::Held;
 use super::submit::Rows;
-use super::worker::Held;
 use super::{Error, Postgres};
 use crate::lease::AttemptResult;
 use crate::registry::Registry;

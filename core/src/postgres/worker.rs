@@ -1,7 +1,6 @@
 //! A runtime's worker on the task table: claims due rows, feeds them to the pools, holds their
 //! leases, and stores their results.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -9,6 +8,7 @@ use sqlx::postgres::PgListener;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
 
+use super::held::Held;
 use super::settle::{Settled, Settler};
 use super::submit::{Due, insert};
 use super::{Error, Postgres, Wake};
@@ -329,44 +329,6 @@ impl Worker {
                 tracing::warn!(%error, "postgres: completed rows not pruned");
             }
         }
-    }
-}
-
-/// The rows a worker holds. Counted per id: a row given back can be claimed again by this
-/// worker before the result that gave it back lets go of it, and must stay held.
-#[derive(Debug, Default)]
-pub(crate) struct Held {
-    by_id: HashMap<i64, u32>,
-    /// The sum of `by_id`'s counts: claims not yet settled.
-    claims: usize,
-}
-
-impl Held {
-    fn take(&mut self, ids: impl Iterator<Item = i64>) {
-        for id in ids {
-            *self.by_id.entry(id).or_default() += 1;
-            self.claims += 1;
-        }
-    }
-
-    /// Lets go of one claim of `id`.
-    pub(crate) fn release(&mut self, id: i64) {
-        if let Some(claims) = self.by_id.get_mut(&id) {
-            *claims -= 1;
-            self.claims -= 1;
-            if *claims == 0 {
-                self.by_id.remove(&id);
-            }
-        }
-    }
-
-    /// Claims not yet settled.
-    fn claims(&self) -> usize {
-        self.claims
-    }
-
-    fn ids(&self) -> Vec<i64> {
-        self.by_id.keys().copied().collect()
     }
 }
 

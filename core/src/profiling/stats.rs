@@ -47,13 +47,18 @@ impl PollStats {
     }
 }
 
-/// Times every poll of `future` into `stats`.
-pub(crate) fn timed<'a, F: Future + 'a>(stats: &'a PollStats, future: F) -> impl Future<Output = F::Output> + 'a {
+/// Times every poll of `future` into `stats`, when there are stats to keep.
+pub(crate) fn timed<'a, F: Future + 'a>(
+    stats: Option<&'a PollStats>,
+    future: F,
+) -> impl Future<Output = F::Output> + 'a {
     let mut future = Box::pin(future);
     std::future::poll_fn(move |cx: &mut Context<'_>| {
         let began = Instant::now();
         let poll: Poll<F::Output> = Pin::as_mut(&mut future).poll(cx);
-        stats.record(began.elapsed());
+        if let Some(stats) = stats {
+            stats.record(began.elapsed());
+        }
         poll
     })
 }

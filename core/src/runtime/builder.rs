@@ -14,6 +14,11 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::{Inner, Runtime};
+
+/// Starts the HTTP endpoints of a runtime on an address.
+#[cfg(feature = "http")]
+pub(crate) type ServeHttp =
+    for<'a> fn(&'a Runtime, std::net::SocketAddr) -> futures_util::future::BoxFuture<'a, Result<(), StartError>>;
 use crate::error::StartError;
 use crate::pools::Pools;
 use crate::readiness::{Lifecycle, Phase};
@@ -30,8 +35,10 @@ pub struct RuntimeBuilder {
     warm_in_background: bool,
     /// Replaces every task's `warmup:` when set.
     warmup: Option<Warmup>,
+    /// The HTTP endpoints' address and the function that serves them (set in `http.rs`, the
+    /// layer above, so that start-up need not know it).
     #[cfg(feature = "http")]
-    http: Option<std::net::SocketAddr>,
+    pub(crate) http: Option<(std::net::SocketAddr, ServeHttp)>,
     #[cfg(feature = "postgres")]
     postgres: Option<crate::postgres::Postgres>,
 }
@@ -55,27 +62,6 @@ impl RuntimeBuilder {
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
         self
-    }
-
-    /// Serves `/livez`, `/readyz`, `/metrics` and `/tasks` over HTTP on `addr` (port 0 picks a
-    /// free port; see [`Runtime::http_addr`]). The server starts before the warm-up, so that
-    /// readiness probes see it, and stops at shutdown.
-    #[cfg(feature = "http")]
-    pub fn http_addr(mut self, addr: std::net::SocketAddr) -> Self {
-        self.http = Some(addr);
-        self
-    }
-
-    /// Serves the HTTP endpoints on `PREHEAT_HTTP_ADDR`, or on
-    /// [`DEFAULT_HTTP_ADDR`](crate::http::DEFAULT_HTTP_ADDR) (127.0.0.1:9464) if it is unset.
-    ///
-    /// # Errors
-    ///
-    /// If `PREHEAT_HTTP_ADDR` is set but is not an address such as `0.0.0.0:9464`; the message
-    /// names the variable and the value.
-    #[cfg(feature = "http")]
-    pub fn serve_http(self) -> Result<Self, String> {
-        Ok(self.http_addr(crate::http::addr_from_env()?))
     }
 
     /// Makes [`start`](Self::start) return as soon as the pools and timers are up, while the
@@ -179,8 +165,8 @@ impl RuntimeBuilder {
         let runtime = Runtime { inner };
         // Listening before the warm-up, so that `/readyz` says what is still warming.
         #[cfg(feature = "http")]
-        if let Some(addr) = self.http
-            && let Err(error) = crate::http::serve(&runtime, addr).await
+        if let Some((addr, serve)) = self.http
+            && let Err(error) = serve(&runtime, addr).await
         {
             // The pools and timers stop; the caller gets the reason, not a runtime nobody can probe.
             let _ = runtime.shutdown().await;

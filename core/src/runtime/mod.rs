@@ -22,13 +22,13 @@ pub use self::delayed::Delay;
 use crate::completion::Completion;
 use crate::delay::{DelayedKey, Delays};
 use crate::erased::{ErasedOutcome, unerase};
-use crate::error::{ShutdownError, StartError, SubmitError};
+use crate::error::{StartError, SubmitError};
 use crate::flow::{Flow, FlowRun, end_for};
 use crate::job::{End, Job, Watch};
 use crate::pool::{PoolStats, Shared, Wait};
 use crate::pools::Pools;
 use crate::readiness::{Lifecycle, Phase, Readiness, ResourceState};
-use crate::record::TaskRecord;
+use crate::record::{ShutdownError, TaskRecord};
 use crate::registry::Registry;
 use crate::schedule::{ScheduleStats, Ticker};
 use crate::sync::lock;
@@ -270,16 +270,6 @@ impl Runtime {
     #[cfg(feature = "http")]
     pub(crate) fn set_http_addr(&self, addr: std::net::SocketAddr) {
         let _ = self.inner.http_addr.set(addr);
-    }
-
-    /// The runtime's metrics in the Prometheus text format, as `/metrics` serves them.
-    ///
-    /// # Errors
-    ///
-    /// If the encoder fails to write (it writes to a `String`, so only on a bug).
-    #[cfg(feature = "http")]
-    pub fn render_metrics(&self) -> Result<String, std::fmt::Error> {
-        crate::metrics::render(self)
     }
 
     /// Each built pool's task id and worker tallies, for the duration histograms.

@@ -2,9 +2,9 @@
 //! and list every task that did not finish.
 
 use super::Inner;
-use crate::error::ShutdownError;
 use crate::pool::Shared;
 use crate::readiness::Lifecycle;
+use crate::record::ShutdownError;
 use crate::sync::lock;
 
 impl Inner {
