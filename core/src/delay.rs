@@ -57,6 +57,19 @@ struct Delayed {
     vtable: &'static TaskVTable,
     input: ErasedInput,
     name: Option<Box<str>>,
+    /// When it is due (also in the heap, which orders the jobs); read by a test runtime.
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
+    at: Instant,
+}
+
+/// A job waiting for its time, as a test runtime lists it.
+#[cfg(feature = "testing")]
+pub(crate) struct Pending {
+    pub(crate) task: usize,
+    /// The input as JSON (`Err`: it does not serialize).
+    pub(crate) input: Result<serde_json::Value, String>,
+    pub(crate) at: Instant,
+    pub(crate) name: Option<Box<str>>,
 }
 
 /// A delayed task's key, to cancel it with [`Runtime::cancel`](crate::Runtime::cancel).
@@ -123,7 +136,7 @@ impl Delays {
         let seq = state.next;
         state.next += 1;
         let name: Option<Box<str>> = name.map(Into::into);
-        let job = Delayed { seq, task, vtable, input, name: name.clone() };
+        let job = Delayed { seq, task, vtable, input, name: name.clone(), at };
         let slot = state.jobs.insert(job);
         let key = match name {
             Some(name) => {
@@ -164,14 +177,8 @@ impl Delays {
             // Registered before looking at the heap, so an earlier job added meanwhile wakes us.
             let mut changed = pin!(self.changed.notified());
             changed.as_mut().enable();
-            let (ready, next) = self.take_due(Instant::now());
             let Some(table) = pools.upgrade() else { return };
-            for job in ready {
-                if let Err(reason) = crate::flow::submit_root(&table, job.task, job.input, None) {
-                    let reason = crate::flow::refusal_text(reason);
-                    tracing::error!(task = job.vtable.id, key = ?job.name, reason, "a delayed task came due but could not be submitted");
-                }
-            }
+            let next = self.submit_due(&table, Instant::now());
             drop(table);
             match next {
                 Some(at) => {
@@ -180,6 +187,46 @@ impl Delays {
                 None => changed.await,
             }
         }
+    }
+
+    /// Submits every job due at `now`, in due order; says when the next one is.
+    pub(crate) fn submit_due(&self, pools: &Pools, now: Instant) -> Option<Instant> {
+        let (ready, next) = self.take_due(now);
+        for job in ready {
+            let submit = || crate::flow::submit_root(pools, job.task, job.input, None);
+            #[cfg(feature = "testing")]
+            let submitted = match pools.harness() {
+                Some(harness) => harness.firing(job.name.as_deref(), submit),
+                None => submit(),
+            };
+            #[cfg(not(feature = "testing"))]
+            let submitted = submit();
+            if let Err(reason) = submitted {
+                let reason = crate::flow::refusal_text(reason);
+                tracing::error!(task = job.vtable.id, key = ?job.name, reason, "a delayed task came due but could not be submitted");
+            }
+        }
+        next
+    }
+
+    /// When the next job is due, if any waits.
+    #[cfg(feature = "testing")]
+    pub(crate) fn next_due(&self) -> Option<Instant> {
+        self.state().jobs.iter().map(|(_, job)| job.at).min()
+    }
+
+    /// Every job waiting, in due order.
+    #[cfg(feature = "testing")]
+    pub(crate) fn pending(&self) -> Vec<Pending> {
+        let state = self.state();
+        let mut jobs: Vec<&Delayed> = state.jobs.iter().map(|(_, job)| job).collect();
+        jobs.sort_by_key(|job| (job.at, job.seq));
+        jobs.into_iter()
+            .map(|job| {
+                let input = (job.vtable.input_json)(&*job.input).map_err(|error| error.to_string());
+                Pending { task: job.task, input, at: job.at, name: job.name.clone() }
+            })
+            .collect()
     }
 
     /// Removes the jobs due at `now`, in due order, and says when the next one is.

@@ -5,7 +5,10 @@ use std::fmt;
 use crate::problem::RegistryError;
 
 /// Why [`RuntimeBuilder::start`](crate::RuntimeBuilder::start) failed.
-#[derive(Debug, thiserror::Error)]
+///
+/// Its `Debug` form is its message, so that `fn main() -> Result<(), Box<dyn Error>>` (which
+/// prints the error with `{:?}`) shows every problem readably, as `anyhow` users expect.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum StartError {
     /// The registry is invalid: tasks and metadata do not match.
@@ -32,6 +35,12 @@ pub enum StartError {
         /// Why.
         error: std::io::Error,
     },
+}
+
+impl fmt::Debug for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
 }
 
 /// Why a task was not submitted. The input is handed back: nothing is lost.

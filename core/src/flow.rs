@@ -239,7 +239,13 @@ impl FlowReport {
         self.tasks.values().all(|status| *status == TaskStatus::Succeeded)
     }
 
-    /// How the task with this id ended; `None` if it is not part of the run.
+    /// How task `T` ended; `None` if it is not part of the run. Typed:
+    /// `report.status_of::<reserve_stock>()`.
+    pub fn status_of<T: Task>(&self) -> Option<&TaskStatus> {
+        self.status(T::ID)
+    }
+
+    /// How the task with this id ended, for tools; `None` if it is not part of the run.
     pub fn status(&self, task_id: &str) -> Option<&TaskStatus> {
         self.tasks.get(task_id)
     }

@@ -15,6 +15,8 @@ mod error;
 mod fan_in;
 mod flow;
 mod flow_id;
+#[cfg(feature = "testing")]
+mod harness;
 #[cfg(feature = "http")]
 pub mod http;
 mod job;
@@ -39,6 +41,8 @@ mod schedule;
 mod sync;
 mod tally;
 mod task;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod warmup;
 
 pub use completion::Completion;

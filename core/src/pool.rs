@@ -35,6 +35,8 @@ use crate::warmup::ResourceWait;
 
 /// What a pool needs from the table it belongs to.
 pub(crate) struct PoolContext {
+    /// The task's index in the registry.
+    pub(crate) index: usize,
     pub(crate) task: &'static TaskVTable,
     pub(crate) meta: &'static TaskMeta,
     /// For tasks that submit tasks (`Ctx::submit`): the pool table, which the pool must not keep
@@ -52,6 +54,9 @@ pub(crate) struct Shared {
     pub(crate) dead_letters: Mutex<Vec<TaskRecord>>,
     /// Jobs whose worker was stopped at the shutdown deadline.
     pub(crate) unfinished: Mutex<Vec<TaskRecord>>,
+    /// A test runtime's log, held jobs and faults.
+    #[cfg(feature = "testing")]
+    pub(crate) harness: Option<Arc<crate::harness::Harness>>,
 }
 
 impl Shared {
@@ -106,6 +111,9 @@ pub(crate) struct Refused {
 
 /// The pool of one task.
 pub(crate) struct Pool {
+    /// The task's index in the registry, which a test runtime's log names.
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
+    index: usize,
     task: &'static TaskVTable,
     pub(crate) meta: &'static TaskMeta,
     queue: JobQueue,
@@ -130,12 +138,14 @@ impl Pool {
     /// Builds the pool and spawns its `workers.min` workers; each sends one message on `ready`
     /// once it is about to park.
     pub(crate) fn start(context: PoolContext, ready: Option<mpsc::UnboundedSender<()>>) -> Arc<Self> {
-        let PoolContext { task, meta, submitter, shared, handle, resources } = context;
+        let PoolContext { index, task, meta, submitter, shared, handle, resources } = context;
+        let workers = if held(&shared) { 0 } else { meta.workers.min };
         let pool = Arc::new_cyclic(|this| Self {
+            index,
             task,
             meta,
             queue: JobQueue::new(meta.queue.capacity as usize),
-            workers: AtomicU32::new(meta.workers.min),
+            workers: AtomicU32::new(workers),
             idle: AtomicU32::new(0),
             closed: AtomicBool::new(false),
             shared,
@@ -149,7 +159,7 @@ impl Pool {
             #[cfg(feature = "profiling")]
             polls: Default::default(),
         });
-        for _ in 0..meta.workers.min {
+        for _ in 0..workers {
             pool.spawn_worker(ready.clone());
         }
         pool
@@ -165,8 +175,19 @@ impl Pool {
     /// and the table, not this queue, is where durable work waits its turn) and `wait` allows it.
     /// Only [`Wait::Caller`] ever makes the future wait.
     pub(crate) async fn push(&self, job: Job, wait: Wait) -> Result<(), Refused> {
+        #[cfg(feature = "testing")]
+        let logged = self.shared.harness.as_ref().map(|harness| (harness, harness.describe(self.index, &job)));
+        #[cfg(feature = "testing")]
+        let queued = || {
+            if let Some((harness, entry)) = logged {
+                harness.queued(entry);
+            }
+        };
+        #[cfg(not(feature = "testing"))]
+        let queued = || {};
         let job = match self.queue.try_push(job) {
             Ok(()) => {
+                queued();
                 self.grow_if_backlogged();
                 return Ok(());
             }
@@ -178,10 +199,15 @@ impl Pool {
             Wait::Caller if blocks => {
                 self.try_grow();
                 self.queue.push(job).await.map_err(|job| Refused { reason: RefusalReason::Closed, job })?;
+                queued();
                 self.grow_if_backlogged();
                 Ok(())
             }
-            Wait::Background if blocks => self.push_in_background(job),
+            Wait::Background if blocks => {
+                // Logged when the pool takes it, which a test may never let happen; counted here.
+                queued();
+                self.push_in_background(job)
+            }
             _ => {
                 self.rejected.fetch_add(1, Relaxed);
                 Err(Refused { reason: RefusalReason::Full { capacity: self.meta.queue.capacity }, job })
@@ -203,7 +229,7 @@ impl Pool {
     /// the receiver is told when it is done. `None` for a pool without pre-warmed workers, which
     /// the job would only make grow.
     pub(crate) fn warm_up(&self) -> Option<tokio::sync::oneshot::Receiver<()>> {
-        if self.meta.workers.min == 0 {
+        if self.meta.workers.min == 0 || held(&self.shared) {
             return None;
         }
         let (done, warmed) = tokio::sync::oneshot::channel();
@@ -284,7 +310,9 @@ impl Pool {
 
     fn reserve_worker(&self) -> bool {
         let max = self.meta.workers.max();
-        !self.closed.load(SeqCst) && self.workers.fetch_update(SeqCst, SeqCst, |n| (n < max).then_some(n + 1)).is_ok()
+        !held(&self.shared)
+            && !self.closed.load(SeqCst)
+            && self.workers.fetch_update(SeqCst, SeqCst, |n| (n < max).then_some(n + 1)).is_ok()
     }
 
     /// Gives back a worker slot if the pool is above `workers.min`.
@@ -408,7 +436,13 @@ impl Pool {
             let attempt = flight.attempts;
             let ctx = Ctx::new(task.id, attempt, flow);
             // The input's clone is user code too: it runs inside the attempt, under the guard.
-            let run = AssertUnwindSafe((task.attempt)(ctx, flight.input(), keep_output)).catch_unwind();
+            let run = (task.attempt)(ctx, flight.input(), keep_output);
+            #[cfg(feature = "testing")]
+            let run = match self.shared.harness.as_ref().and_then(|harness| harness.fault(self.index, attempt)) {
+                Some(fault) => fault,
+                None => run,
+            };
+            let run = AssertUnwindSafe(run).catch_unwind();
             // The warm-up job's poll is the engine's, not the task's.
             #[cfg(feature = "profiling")]
             let run = crate::profiling::stats::timed(worker.map(|_| &self.polls), run);
@@ -433,6 +467,23 @@ impl Pool {
             worker.record(clock, started, &outcome);
         }
         self.finish(flight, outcome, worker);
+    }
+
+    /// Runs the oldest job of a held pool (a test runtime's) in the caller, as a worker would;
+    /// `false` if its queue is empty.
+    #[cfg(feature = "testing")]
+    pub(crate) async fn run_held(&self) -> bool {
+        let Some(job) = self.queue.try_pop() else { return false };
+        self.run_now(job).await;
+        true
+    }
+
+    /// Runs `job` in the caller, as a worker would, without queueing it (a test's `run_task`).
+    #[cfg(feature = "testing")]
+    pub(crate) async fn run_now(&self, job: Job) {
+        let worker = self.tallies.worker();
+        let mut clock = JobClock::new();
+        crate::task::with_submitter(self.submitter.clone(), self.execute(job, &worker, &mut clock)).await;
     }
 
     /// Waits until every resource the task needs is warm: a cold one is still warming, and the
@@ -531,6 +582,16 @@ impl Pool {
         }
         records
     }
+}
+
+/// Whether the pools of this runtime are a test's, whose jobs wait to be run by the test.
+fn held(shared: &Shared) -> bool {
+    #[cfg(feature = "testing")]
+    if let Some(harness) = &shared.harness {
+        return harness.held;
+    }
+    let _ = shared;
+    false
 }
 
 /// An outcome as a watcher sees it.

@@ -32,11 +32,16 @@ pub(crate) struct Pools {
 }
 
 impl Pools {
-    pub(crate) fn new(registry: &'static Registry, handle: Handle, resources: Arc<Resources>) -> Arc<Self> {
+    pub(crate) fn new(
+        registry: &'static Registry,
+        handle: Handle,
+        resources: Arc<Resources>,
+        shared: Shared,
+    ) -> Arc<Self> {
         Arc::new_cyclic(|this| Self {
             registry,
             cells: registry.tasks().iter().map(|_| OnceCell::new()).collect(),
-            shared: Arc::default(),
+            shared: Arc::new(shared),
             handle,
             resources,
             closing: Mutex::new(false),
@@ -56,6 +61,7 @@ impl Pools {
             let task = &self.registry.tasks()[index];
             let submitter: Weak<dyn Submitter> = self.this.clone();
             let context = PoolContext {
+                index,
                 task: task.vtable(),
                 meta: task.meta(),
                 submitter,
@@ -83,6 +89,37 @@ impl Pools {
     /// Every built pool, with its task's index.
     pub(crate) fn all_built(&self) -> impl Iterator<Item = (usize, &Arc<Pool>)> {
         self.cells.iter().enumerate().filter_map(|(index, cell)| Some((index, cell.get()?)))
+    }
+
+    /// A test runtime's log, held jobs and faults.
+    #[cfg(feature = "testing")]
+    pub(crate) fn harness(&self) -> Option<&Arc<crate::harness::Harness>> {
+        self.shared.harness.as_ref()
+    }
+
+    /// Runs the oldest held job of any pool (a test runtime's) in the caller; `false` if none
+    /// is left.
+    #[cfg(feature = "testing")]
+    pub(crate) async fn run_next_held(&self) -> bool {
+        let Some(harness) = self.harness() else { return false };
+        while let Some(index) = harness.next_held() {
+            if let Some(pool) = self.built(index)
+                && pool.run_held().await
+            {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Runs held jobs, and the jobs they queue, until none is left; how many ran.
+    #[cfg(feature = "testing")]
+    pub(crate) async fn run_held_until_idle(&self) -> usize {
+        let mut ran = 0;
+        while self.run_next_held().await {
+            ran += 1;
+        }
+        ran
     }
 
     /// Stops building pools and closes every built one; returns their workers to wait for.

@@ -4,8 +4,8 @@ use std::fmt;
 
 use preheat_meta::MetaError;
 
-/// Why the registry could not be built: every problem found, not just the first.
-#[derive(Debug)]
+/// Why the registry could not be built: every problem found, not just the first. Its `Debug`
+/// form is its message, one problem per line.
 pub struct RegistryError {
     pub(crate) problems: Vec<Problem>,
 }
@@ -24,6 +24,12 @@ impl fmt::Display for RegistryError {
             write!(f, "\n  - {problem}")?;
         }
         Ok(())
+    }
+}
+
+impl fmt::Debug for RegistryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 
@@ -101,6 +107,19 @@ pub enum Problem {
         defined_at: String,
         /// The crate of the function.
         crate_name: String,
+    },
+    /// A crate has `#[task]` functions but embeds no metadata: it never calls `metadata!`.
+    #[error(
+        "crate `{crate_name}` embeds no metadata, so none of its tasks has any ({}): add \
+         `preheat::metadata!(\"meta\");` to the crate's lib.rs or main.rs, naming the directory of its YAML \
+         files relative to its Cargo.toml",
+        tasks.iter().map(|task| format!("`{task}`")).collect::<Vec<_>>().join(", ")
+    )]
+    NoMetadataEmbedded {
+        /// The crate.
+        crate_name: String,
+        /// Its tasks, in link order.
+        tasks: Vec<String>,
     },
     /// A metadata document has no `#[task]` function in the binary.
     #[error("{}", missing_handler(task, file, crate_name, *crate_linked))]

@@ -202,6 +202,7 @@ impl Registry {
         }
         let mut tasks: Vec<RegisteredTask> = Vec::with_capacity(entries.len());
         let mut by_id: HashMap<String, usize> = HashMap::with_capacity(entries.len());
+        let mut unembedded: Vec<(&'static str, Vec<String>)> = Vec::new();
         for &entry in entries {
             if let Some(&index) = by_id.get(entry.id) {
                 problems.push(Problem::DuplicateTask {
@@ -216,6 +217,13 @@ impl Registry {
                     let document = source.document;
                     tasks.push(RegisteredTask { entry, meta: &document.meta, metadata_file: document.file });
                 }
+                // A crate that embeds nothing is one mistake, not one per task.
+                None if !sources.iter().any(|source| source.crate_name == entry.crate_name) => {
+                    match unembedded.iter_mut().find(|(crate_name, _)| *crate_name == entry.crate_name) {
+                        Some((_, tasks)) => tasks.push(entry.id.to_owned()),
+                        None => unembedded.push((entry.crate_name, vec![entry.id.to_owned()])),
+                    }
+                }
                 None => problems.push(Problem::MissingMetadata {
                     task: entry.id.to_owned(),
                     defined_at: entry.defined_at(),
@@ -223,6 +231,11 @@ impl Registry {
                 }),
             }
         }
+        problems.extend(
+            unembedded
+                .into_iter()
+                .map(|(crate_name, tasks)| Problem::NoMetadataEmbedded { crate_name: crate_name.to_owned(), tasks }),
+        );
         // In document order, so that the report reads like the files.
         for source in sources {
             let id: &str = &source.document.meta.id;
@@ -372,6 +385,27 @@ mod tests {
         let problems = problems(&[], &[]);
         assert_eq!(problems.len(), 1);
         assert!(problems[0].contains("no tasks are registered") && problems[0].contains("use shop_tasks as _;"));
+    }
+
+    #[test]
+    fn a_crate_without_metadata_is_one_problem_that_names_the_fix() {
+        let problems = problems(&[&CLOSE, &RESERVE], &[file("other-tasks", "b.yaml", "id: other.task")]);
+        assert_eq!(
+            problems[0],
+            "crate `shop-tasks` embeds no metadata, so none of its tasks has any (`order.close`, `stock.reserve`): \
+             add `preheat::metadata!(\"meta\");` to the crate's lib.rs or main.rs, naming the directory of its YAML \
+             files relative to its Cargo.toml"
+        );
+        assert_eq!(problems.len(), 2, "and the other crate's orphan document: {problems:?}");
+    }
+
+    #[test]
+    fn a_start_error_debugs_as_its_message_for_main_returning_result() {
+        let error = Registry::build(&[&CLOSE], &[], &[]).expect_err("no metadata");
+        let error: &'static RegistryError = Box::leak(Box::new(error));
+        let start = crate::StartError::Registry(error);
+        assert_eq!(format!("{start:?}"), start.to_string());
+        assert!(format!("{start:?}").starts_with("the task registry has 1 problem(s):\n  - crate `shop-tasks`"));
     }
 
     #[test]

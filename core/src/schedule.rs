@@ -230,6 +230,74 @@ impl Watcher for Ticker {
     }
 }
 
+/// A schedule's fire times, for a test runtime that moves time itself: no timer task, no
+/// jitter, and a cron schedule's wall clock moves with tokio's (paused) clock.
+#[cfg(feature = "testing")]
+pub(crate) struct Timetable {
+    ticker: Arc<Ticker>,
+    times: Times,
+    next: Option<Instant>,
+}
+
+#[cfg(feature = "testing")]
+enum Times {
+    Every { grid: Grid, tick: u64 },
+    Cron { cron: Box<cron::Schedule>, tz: chrono_tz::Tz, wall: DateTime<Utc>, at: Instant },
+}
+
+#[cfg(feature = "testing")]
+impl std::fmt::Debug for Timetable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Timetable").field("task", &self.ticker.id).field("next", &self.next).finish()
+    }
+}
+
+#[cfg(feature = "testing")]
+impl Timetable {
+    /// The fire times of `ticker`'s schedule from now on; `wall` is the wall-clock time now.
+    pub(crate) fn new(ticker: Arc<Ticker>, wall: DateTime<Utc>) -> Self {
+        let now = Instant::now();
+        let times = match (ticker.schedule.every, ticker.schedule.cron_schedule()) {
+            (Some(every), _) => {
+                Times::Every { grid: Grid { start: now + ticker.schedule.initial_delay, every }, tick: 0 }
+            }
+            (None, Some(Ok((cron, tz)))) => Times::Cron { cron: Box::new(cron), tz, wall, at: now },
+            // The macro parsed the schedule at compile time: no other case reaches here.
+            (None, _) => Times::Every { grid: Grid { start: now, every: Duration::MAX }, tick: u64::MAX },
+        };
+        let mut timetable = Self { ticker, times, next: None };
+        timetable.next = timetable.after(now);
+        timetable
+    }
+
+    /// When the schedule fires next.
+    pub(crate) fn next(&self) -> Option<Instant> {
+        self.next
+    }
+
+    /// Fires the tick due now, as the timer would, and moves to the next one.
+    pub(crate) fn fire(&mut self) {
+        self.ticker.tick();
+        let now = Instant::now();
+        if let Times::Every { tick, .. } = &mut self.times {
+            *tick += 1;
+        }
+        self.next = self.after(now);
+    }
+
+    fn after(&self, now: Instant) -> Option<Instant> {
+        match &self.times {
+            Times::Every { tick: u64::MAX, .. } => None,
+            Times::Every { grid, tick } => Some(grid.at(*tick)),
+            Times::Cron { cron, tz, wall, at } => {
+                let wall_now = *wall + chrono::Duration::from_std(now - *at).ok()?;
+                let due = cron.after(&wall_now.with_timezone(tz)).next()?;
+                Some(*at + (due.with_timezone(&Utc) - *wall).to_std().ok()?)
+            }
+        }
+    }
+}
+
 /// The fire times of an `every` schedule: `start + k * every`.
 #[derive(Clone, Copy, Debug)]
 struct Grid {

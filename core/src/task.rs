@@ -85,6 +85,13 @@ impl Ctx {
         Self::new(T::ID, 1, None)
     }
 
+    /// The same context as attempt `attempt` (1-based) would see: for a unit test of a task
+    /// that behaves differently on a retry, `Ctx::for_test::<close_unpaid>().with_attempt(3)`.
+    pub fn with_attempt(mut self, attempt: u32) -> Self {
+        self.attempt = attempt;
+        self
+    }
+
     /// The id of the running task.
     pub fn task_id(&self) -> &'static str {
         self.task

@@ -104,9 +104,21 @@ impl Resources {
         Self { resources: warmers.iter().map(|&warmer| (warmer, watch::Sender::new(WarmState::Cold))).collect() }
     }
 
-    /// Runs every warmer at once and returns when all have finished, warm or failed.
+    /// Runs every warmer at once and returns when all have finished, warm or failed. A resource
+    /// already warm (one a test supplied) is left as it is.
     pub(crate) async fn warm_all(&self) {
-        futures_util::future::join_all(self.resources.iter().map(|(warmer, state)| warm(warmer, state))).await;
+        let cold = self.resources.iter().filter(|(_, state)| !matches!(*state.borrow(), WarmState::Warm { .. }));
+        futures_util::future::join_all(cold.map(|(warmer, state)| warm(warmer, state))).await;
+    }
+
+    /// Marks `resource` warm without running its warmer: a test supplies it.
+    #[cfg(feature = "testing")]
+    pub(crate) fn supplied(&self, resource: &str) {
+        for (warmer, state) in &self.resources {
+            if warmer.resource == resource {
+                state.send_replace(WarmState::Warm { took: Duration::ZERO, attempts: 0 });
+            }
+        }
     }
 
     /// Each resource's name and state, by name.

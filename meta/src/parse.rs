@@ -358,6 +358,14 @@ mod tests {
         assert_eq!(field("id: a.b\nschedule: { overlap: skip }"), "schedule");
         assert_eq!(field("id: a.b\nschedule: { every: 1s, cron: \"* * * * * *\" }"), "schedule");
         assert_eq!(field("id: a.b\nschedule: { cron: \"0 0 25 * * *\" }"), "schedule.cron");
+        // The standard 5-field form runs at second 0; its numeric weekdays are refused, not misread.
+        let five = &parse_file("f", "id: a.b\nschedule: { cron: \"30 10 * * Mon-Fri\" }").unwrap()[0];
+        let (cron, _) = five.schedule.as_ref().unwrap().cron_schedule().unwrap().unwrap();
+        assert_eq!(cron.source(), "0 30 10 * * Mon-Fri");
+        let numeric = one_error("id: a.b\nschedule: { cron: \"30 10 * * 1-5\" }").to_string();
+        assert!(numeric.contains("numeric weekday `1-5`") && numeric.contains("`Mon-Fri`"), "{numeric}");
+        let six = one_error("id: a.b\nschedule: { cron: \"0 0 25 * * *\" }").to_string();
+        assert!(six.contains("the first of the 6 fields is seconds"), "{six}");
         assert_eq!(field("id: a.b\nschedule: { every: 1s, jitter: 2s }"), "schedule.jitter");
         let tz = one_error("id: a.b\nschedule: { cron: \"0 0 10 * * *\", tz: Asia/Shanghia }");
         assert_eq!(tz.field.as_deref(), Some("schedule.tz"));

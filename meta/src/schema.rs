@@ -58,7 +58,8 @@ pub struct Schedule {
     #[serde(default, with = "humantime_serde")]
     pub every: Option<Duration>,
     /// Run at the times of a cron expression with seconds: `sec min hour day month weekday`
-    /// (`0 0 10 * * *` is 10:00:00 every day).
+    /// (`0 0 10 * * *` is 10:00:00 every day). The standard 5-field form `min hour day month
+    /// weekday` is accepted too and runs at second 0, with weekdays as names (`Mon-Fri`).
     #[serde(default)]
     pub cron: Option<Cow<'static, str>>,
     /// The IANA time zone of `cron` (`Asia/Shanghai`). Default: `UTC`.
@@ -248,6 +249,25 @@ impl Schedule {
 }
 
 fn parse_cron(expression: &str, tz: Option<&str>) -> Result<(cron::Schedule, chrono_tz::Tz), String> {
+    let fields: Vec<&str> = expression.split_whitespace().collect();
+    // The standard 5-field form (`min hour day month weekday`) runs at second 0. Its numeric
+    // weekdays count from Sunday = 0, the 6-field form's from Sunday = 1: refuse them rather than
+    // run a day off.
+    let with_seconds;
+    let expression = match fields.as_slice() {
+        [.., weekday] if fields.len() == 5 && weekday.contains(|c: char| c.is_ascii_digit()) => {
+            return Err(format!(
+                "`{expression}` is a 5-field cron expression with a numeric weekday `{weekday}`, which standard \
+                 cron counts from Sunday = 0 and the 6-field form (`sec min hour day month weekday`) from \
+                 Sunday = 1; write the weekdays as names (`Mon-Fri`) or use the 6-field form"
+            ));
+        }
+        _ if fields.len() == 5 => {
+            with_seconds = format!("0 {expression}");
+            with_seconds.as_str()
+        }
+        _ => expression,
+    };
     let schedule = std::str::FromStr::from_str(expression).map_err(|error: cron::error::Error| {
         // The crate's message spans lines with a caret; one line reads better in a diagnostic.
         let reason = error.to_string();
@@ -255,7 +275,8 @@ fn parse_cron(expression: &str, tz: Option<&str>) -> Result<(cron::Schedule, chr
         // The crate's bounds read off by one ("Hours must be less than 23" for 25); the ranges
         // after it say what is allowed.
         format!(
-            "`{expression}` is not a cron expression `sec min hour day month weekday` (seconds and minutes \
+            "`{expression}` is not a cron expression `sec min hour day month weekday` (the first of the 6 \
+             fields is seconds; the standard 5-field form without them is accepted too; seconds and minutes \
              0-59, hours 0-23, days 1-31, months 1-12 or Jan-Dec, weekdays 1-7 or Sun-Sat): {reason}"
         )
     })?;

@@ -41,7 +41,7 @@ async fn an_order_flows_from_creation_to_points_and_an_unpaid_one_is_closed() {
     assert_eq!(second.output::<award_points>(), Some(&Awarded { points: 0 }));
 
     let third = rt.submit_flow(order_created, OrderCreated { order_id: 3 }).await.unwrap().outcome().await;
-    assert!(matches!(third.status("payment.notify"), Some(TaskStatus::Succeeded)));
+    assert!(matches!(third.status_of::<notify_payment>(), Some(TaskStatus::Succeeded)));
     assert!(!third.output::<notify_payment>().unwrap().paid);
     // The sweep runs every second by itself (and may have closed the order already); submitted
     // here, it runs now, so the order is closed once it returns.
@@ -51,7 +51,7 @@ async fn an_order_flows_from_creation_to_points_and_an_unpaid_one_is_closed() {
 
     let missing = rt.submit_flow(order_created, OrderCreated { order_id: 404 }).await.unwrap().outcome().await;
     assert!(!missing.succeeded());
-    assert!(matches!(missing.status("inventory.reserve"), Some(TaskStatus::Skipped(_))), "{missing:?}");
+    assert!(matches!(missing.status_of::<reserve_stock>(), Some(TaskStatus::Skipped(_))), "{missing:?}");
 
     rt.shutdown().await.unwrap();
     let audit = storefront.audit(SystemTime::now()).await.unwrap();

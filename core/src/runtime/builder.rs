@@ -41,6 +41,9 @@ pub struct RuntimeBuilder {
     pub(crate) http: Option<(std::net::SocketAddr, ServeHttp)>,
     #[cfg(feature = "postgres")]
     postgres: Option<crate::postgres::Postgres>,
+    /// A test runtime's setup (see [`crate::testing`]).
+    #[cfg(feature = "testing")]
+    pub(crate) testing: Option<crate::harness::Setup>,
 }
 
 impl Default for RuntimeBuilder {
@@ -53,6 +56,8 @@ impl Default for RuntimeBuilder {
             http: None,
             #[cfg(feature = "postgres")]
             postgres: None,
+            #[cfg(feature = "testing")]
+            testing: None,
         }
     }
 }
@@ -118,6 +123,23 @@ impl RuntimeBuilder {
         let registry_took = began.elapsed();
         let handle = Handle::current();
         let resources = Arc::new(Resources::new(registry.warmers()));
+        #[allow(unused_mut)] // changed by a test runtime only
+        let mut shared = crate::pool::Shared::default();
+        #[allow(unused_mut)]
+        let mut timers_run = Timers::All;
+        #[cfg(feature = "testing")]
+        if let Some(setup) = &self.testing {
+            for resource in &setup.supplied {
+                resources.supplied(resource);
+            }
+            shared.harness = Some(Arc::new(crate::harness::Harness::new(setup.held, setup.inline)));
+            timers_run = match (setup.held, setup.schedules) {
+                // The test moves time, and fires what is due itself.
+                (true, _) => Timers::None,
+                (false, true) => Timers::All,
+                (false, false) => Timers::DelaysOnly,
+            };
+        }
         let mut timers = JoinSet::new();
         // The warmers run while the pools are built: a database connection need not wait for
         // workers, nor workers for it (tasks that need it wait for it by themselves).
@@ -125,7 +147,7 @@ impl RuntimeBuilder {
             let resources = resources.clone();
             timers.spawn_on(async move { resources.warm_all().await }, &handle);
         }
-        let pools = Pools::new(registry, handle.clone(), resources.clone());
+        let pools = Pools::new(registry, handle.clone(), resources.clone(), shared);
         #[cfg(feature = "postgres")]
         let postgres = self.postgres.map(|postgres| crate::postgres::Worker::new(postgres, registry));
         let tickers = registry
@@ -160,7 +182,7 @@ impl RuntimeBuilder {
             postgres,
         });
         let eager = inner.build_eager_pools(self.warmup).await;
-        inner.arm_timers(&handle).await;
+        inner.arm_timers(&handle, timers_run).await;
         inner.lifecycle.send_replace(Lifecycle::Warming);
         let runtime = Runtime { inner };
         // Listening before the warm-up, so that `/readyz` says what is still warming.
@@ -200,6 +222,17 @@ impl RuntimeBuilder {
     }
 }
 
+/// Which timers start-up arms: all of them, except in a test runtime.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(not(feature = "testing"), allow(dead_code))]
+enum Timers {
+    All,
+    /// Delayed tasks run, schedules do not fire.
+    DelaysOnly,
+    /// Neither: the test fires what is due.
+    None,
+}
+
 impl Inner {
     /// Builds every eager pool and waits until each of its `workers.min` workers is parked on
     /// its queue; returns the pools' task indices.
@@ -227,18 +260,21 @@ impl Inner {
 
     /// Timer pre-warm: every schedule's first fire time is computed and armed, and the delayed
     /// tasks' driver started.
-    async fn arm_timers(&self, handle: &Handle) {
+    async fn arm_timers(&self, handle: &Handle, run: Timers) {
         let step = Instant::now();
         let (armed, mut arming) = mpsc::unbounded_channel();
+        let tickers = if run == Timers::All { self.tickers.len() } else { 0 };
         {
             let mut timers = lock(&self.timers);
-            for (_, ticker) in &self.tickers {
+            for (_, ticker) in &self.tickers[..tickers] {
                 timers.spawn_on(ticker.clone().run(armed.clone()), handle);
             }
-            timers.spawn_on(self.delays.clone().drive(Arc::downgrade(&self.pools)), handle);
+            if run != Timers::None {
+                timers.spawn_on(self.delays.clone().drive(Arc::downgrade(&self.pools)), handle);
+            }
         }
         drop(armed);
-        for _ in 0..self.tickers.len() {
+        for _ in 0..tickers {
             if arming.recv().await.is_none() {
                 break;
             }

@@ -135,6 +135,8 @@ impl Runtime {
         let run = FlowRun::start(pools.handle(), pools.registry, index, None);
         let job = Job::new(pool.task(), Box::new(input), End::Watch(Watch { watcher: run.clone(), task: index }));
         pool.push(job, Wait::Caller).await.map_err(refused::<T>)?;
+        #[cfg(feature = "testing")]
+        self.run_inline().await;
         Ok(Flow::new(run))
     }
 
@@ -153,7 +155,37 @@ impl Runtime {
             Err(unavailable) => return Err(unavailable.with_input(input)),
         };
         let (end, _) = end_for(&self.inner.pools, index, None, reply);
-        pool.push(Job::new(pool.task(), Box::new(input), end), wait).await.map_err(refused::<T>)
+        pool.push(Job::new(pool.task(), Box::new(input), end), wait).await.map_err(refused::<T>)?;
+        // A submit that may not wait cannot run the task either: it runs with the next one.
+        #[cfg(feature = "testing")]
+        if wait == Wait::Caller {
+            self.run_inline().await;
+        }
+        Ok(())
+    }
+
+    /// On an inline test runtime, runs what the submit queued and all that follows from it.
+    #[cfg(feature = "testing")]
+    async fn run_inline(&self) {
+        if self.inner.pools.harness().is_some_and(|harness| harness.inline) {
+            self.inner.pools.run_held_until_idle().await;
+        }
+    }
+
+    /// What a test runtime reads and drives.
+    #[cfg(feature = "testing")]
+    pub(crate) fn pools(&self) -> &Arc<Pools> {
+        &self.inner.pools
+    }
+
+    #[cfg(feature = "testing")]
+    pub(crate) fn delays(&self) -> &Arc<Delays> {
+        &self.inner.delays
+    }
+
+    #[cfg(feature = "testing")]
+    pub(crate) fn tickers(&self) -> impl Iterator<Item = &Arc<Ticker>> {
+        self.inner.tickers.iter().map(|(_, ticker)| ticker)
     }
 
     /// The index and pool of `T`, built now if it is lazy.
@@ -233,9 +265,20 @@ impl Runtime {
         self.inner.delays.len()
     }
 
-    /// What a scheduled task's schedule has done; `None` if the task has no schedule.
+    /// What task `T`'s schedule has done; `None` if it has no schedule. Typed by the handle:
+    /// `rt.schedule_stats_of(sync_prices)`; [`schedule_stats`](Self::schedule_stats) takes an id,
+    /// for tools.
+    pub fn schedule_stats_of<T: Task>(&self, _task: T) -> Option<ScheduleStats> {
+        self.schedule_stats_at(index_of::<T>()?)
+    }
+
+    /// What a scheduled task's schedule has done, by task id; `None` if no task has this id or
+    /// it has no schedule.
     pub fn schedule_stats(&self, task_id: &str) -> Option<ScheduleStats> {
-        let index = self.registry().index_of_id(task_id)?;
+        self.schedule_stats_at(self.registry().index_of_id(task_id)?)
+    }
+
+    fn schedule_stats_at(&self, index: usize) -> Option<ScheduleStats> {
         let (_, ticker) = self.inner.tickers.iter().find(|(task, _)| *task == index)?;
         Some(ticker.stats())
     }
@@ -250,10 +293,19 @@ impl Runtime {
         Shared::take(&self.inner.pools.shared.dead_letters)
     }
 
-    /// A snapshot of a task's pool, or `None` if no task has this id.
+    /// A snapshot of task `T`'s pool, typed by the handle: `rt.stats_of(close_unpaid)`. A task
+    /// written by hand, without `#[task]`, has no pool and reads as an unbuilt one.
+    pub fn stats_of<T: Task>(&self, _task: T) -> PoolStats {
+        index_of::<T>().map(|index| self.stats_at(index)).unwrap_or_default()
+    }
+
+    /// A snapshot of a task's pool by id, for tools; `None` if no task has this id.
     pub fn stats(&self, task_id: &str) -> Option<PoolStats> {
-        let index = self.registry().index_of_id(task_id)?;
-        Some(self.inner.pools.built(index).map(|pool| pool.stats()).unwrap_or_default())
+        Some(self.stats_at(self.registry().index_of_id(task_id)?))
+    }
+
+    fn stats_at(&self, index: usize) -> PoolStats {
+        self.inner.pools.built(index).map(|pool| pool.stats()).unwrap_or_default()
     }
 
     /// The registry this runtime was started from.
