@@ -274,3 +274,25 @@ async fn without_supply_the_warmer_runs_and_its_failure_fails_the_start() {
     let error = TestRuntime::manual().start().await.unwrap_err();
     assert!(error.to_string().contains("kitdb"), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_mode_runs_the_real_pools_and_still_records() {
+    let _serial = SERIAL.lock().await;
+    reset();
+    let kit = TestRuntime::live().supply("kitdb").start().await.unwrap();
+    let report = kit.submit_flow(place, order(3)).await.unwrap().outcome().await;
+    assert!(report.succeeded(), "{report:?}");
+    assert_eq!(RESERVED.load(Ordering::SeqCst), 1, "the flow ran in the real pools");
+    // `kit.place` submitted the close from inside its run, before the flow finished.
+    assert_eq!(kit.assert_submitted::<close>().input, 3);
+    assert_eq!(kit.queued(), 0, "live pools hold nothing back");
+    kit.shutdown().await.unwrap();
+    assert_eq!(CLOSED.load(Ordering::SeqCst), 1, "shutdown let the close finish");
+}
+
+#[tokio::test]
+async fn a_task_function_called_directly_sees_the_attempt_the_test_sets() {
+    let (_, attempt) = charge::call(Ctx::for_test::<charge>().with_attempt(3), order(1)).await.unwrap();
+    assert_eq!(attempt, 3);
+    assert_eq!(Ctx::for_test::<charge>().attempt(), 1);
+}

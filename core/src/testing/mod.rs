@@ -29,6 +29,8 @@
 //! which fires what comes due, in order. The README's "Testing your tasks" has a full example.
 
 mod fault;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 mod submitted;
 
 use std::sync::Mutex;
