@@ -223,7 +223,7 @@ impl Delays {
         jobs.sort_by_key(|job| (job.at, job.seq));
         jobs.into_iter()
             .map(|job| {
-                let input = (job.vtable.input_json)(&*job.input).map_err(|error| error.to_string());
+                let input = crate::erased::input_json_guarded(job.vtable, &job.input);
                 Pending { task: job.task, input, at: job.at, name: job.name.clone() }
             })
             .collect()

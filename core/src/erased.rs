@@ -139,6 +139,17 @@ pub(crate) fn describe_error(task: &TaskVTable, error: &TaskError<ErasedError>) 
     describe(&error.as_ref().map_failed(|error| (task.describe_error)(error)))
 }
 
+/// A job's input as JSON, for a test runtime's log; `Serialize` is user code, so a panic in it
+/// is the entry's error, not the caller's.
+#[cfg(feature = "testing")]
+pub(crate) fn input_json_guarded(task: &TaskVTable, input: &ErasedInput) -> Result<serde_json::Value, String> {
+    match std::panic::catch_unwind(AssertUnwindSafe(|| (task.input_json)(&**input))) {
+        Ok(Ok(json)) => Ok(json),
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(_) => Err("the input's `Serialize` panicked".to_owned()),
+    }
+}
+
 /// The message of a caught panic.
 pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> String {
     if let Some(message) = panic.downcast_ref::<&str>() {

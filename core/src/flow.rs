@@ -263,14 +263,13 @@ impl fmt::Debug for FlowReport {
 }
 
 /// Where a job of task `index` ends: in a new flow run if the task has downstream tasks (then
-/// `root` and `reply` are told of the task's own end too), else in `root` or `reply`. Returns the
-/// run it starts.
+/// `root` and `reply` are told of the task's own end too), else in `root` or `reply`.
 pub(crate) fn end_for(
     pools: &Pools,
     index: usize,
     root: Option<Arc<dyn Watcher>>,
     reply: Option<oneshot::Sender<ErasedOutcome>>,
-) -> (End, Option<Arc<FlowRun>>) {
+) -> End {
     if pools.registry.downstream(index).is_empty() {
         let end = match (root, reply) {
             (Some(watcher), None) => End::Watch(Watch { watcher, task: index }),
@@ -278,15 +277,14 @@ pub(crate) fn end_for(
             (Some(watcher), Some(reply)) => End::WatchAndReply(Box::new((Watch { watcher, task: index }, reply))),
             (None, None) => End::Detached,
         };
-        return (end, None);
+        return end;
     }
     let run = FlowRun::start(pools.handle(), pools.registry, index, root);
     let watch = Watch { watcher: run.clone(), task: index };
-    let end = match reply {
+    match reply {
         Some(reply) => End::WatchAndReply(Box::new((watch, reply))),
         None => End::Watch(watch),
-    };
-    (end, Some(run))
+    }
 }
 
 /// Queues a type-erased input for task `index` without waiting (flows, schedules, delays,
@@ -298,7 +296,7 @@ pub(crate) fn submit_root(
     input: ErasedInput,
     root: Option<Arc<dyn Watcher>>,
 ) -> Result<(), RefusalReason> {
-    let (end, _) = end_for(pools, index, root, None);
+    let end = end_for(pools, index, root, None);
     push(pools, index, input, end)
 }
 
@@ -324,7 +322,7 @@ impl Submitter for Pools {
             Ok(pool) => pool,
             Err(reason) => return Err(Refusal { reason, input }),
         };
-        let (end, _) = end_for(self, index, None, None);
+        let end = end_for(self, index, None, None);
         pool.push_now(Job::new(pool.task(), input, end), Wait::Background)
             .map_err(|refused| Refusal { reason: refused.reason, input: refused.job.input })
     }

@@ -65,13 +65,7 @@ impl Harness {
 
     /// What the log will say of `job` if the pool takes it: read before the push moves it.
     pub(crate) fn describe(&self, task: usize, job: &Job) -> Queued {
-        // `Serialize` is user code: a panic is the entry's error, not the submitter's.
-        let input = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (job.task.input_json)(&*job.input)));
-        let input = match input {
-            Ok(Ok(json)) => Ok(json),
-            Ok(Err(error)) => Err(error.to_string()),
-            Err(_) => Err("the input's `Serialize` panicked".to_owned()),
-        };
+        let input = crate::erased::input_json_guarded(job.task, &job.input);
         let key = lock(&self.firing).clone();
         Queued { task, input, at: Instant::now(), flow: job.flow(), key }
     }

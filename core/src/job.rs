@@ -7,7 +7,8 @@ use tokio::sync::oneshot;
 
 use crate::erased::{ErasedInput, ErasedOutcome, TaskVTable};
 use crate::flow_id::FlowId;
-use crate::lease::Lease;
+use crate::lease::{AttemptResult, Lease};
+use crate::record::TaskRecord;
 
 /// One submitted task waiting for, or held by, a worker. The same type for every task: the
 /// engine sees the task only through its table.
@@ -45,6 +46,20 @@ impl Job {
             End::Detached | End::Warmup(_) => false,
             End::Reply(_) | End::Watch(_) | End::WatchAndReply(_) => true,
             End::Lease(lease) => lease.wants_output,
+        }
+    }
+
+    /// A job that will not run to its end (never started, or stopped at the shutdown deadline):
+    /// a leased one goes back to its backend as `leased`, the warm-up job is dropped, and a local
+    /// one becomes a record of what did not finish, after `attempts` attempts.
+    pub(crate) fn give_back(self, leased: AttemptResult, attempts: u32) -> Option<TaskRecord> {
+        match self.end {
+            End::Lease(lease) => {
+                lease.settle(leased);
+                None
+            }
+            End::Warmup(_) => None,
+            _ => Some(TaskRecord::new(self.task, self.input, attempts, None)),
         }
     }
 

@@ -204,9 +204,12 @@ impl Pool {
                 Ok(())
             }
             Wait::Background if blocks => {
-                // Logged when the pool takes it, which a test may never let happen; counted here.
-                queued();
-                self.push_in_background(job)
+                let pushed = self.push_in_background(job);
+                // Logged once accepted, before it reaches the queue: a test may never make room.
+                if pushed.is_ok() {
+                    queued();
+                }
+                pushed
             }
             _ => {
                 self.rejected.fetch_add(1, Relaxed);
@@ -229,7 +232,7 @@ impl Pool {
     /// the receiver is told when it is done. `None` for a pool without pre-warmed workers, which
     /// the job would only make grow.
     pub(crate) fn warm_up(&self) -> Option<tokio::sync::oneshot::Receiver<()>> {
-        if self.meta.workers.min == 0 || held(&self.shared) {
+        if self.meta.workers.min == 0 {
             return None;
         }
         let (done, warmed) = tokio::sync::oneshot::channel();
@@ -285,10 +288,8 @@ impl Pool {
     /// A job that could not be queued at shutdown: listed as unfinished, or, leased, given back
     /// to its backend with its attempt undone.
     fn never_started(&self, job: Job) {
-        match job.end {
-            End::Lease(lease) => lease.settle(AttemptResult::NotRun),
-            End::Warmup(_) => {}
-            _ => Shared::push(&self.shared.unfinished, TaskRecord::new(job.task, job.input, 0, None)),
+        if let Some(record) = job.give_back(AttemptResult::NotRun, 0) {
+            Shared::push(&self.shared.unfinished, record);
         }
     }
 
@@ -574,11 +575,7 @@ impl Pool {
         let mut records = Vec::new();
         while let Some(job) = self.queue.try_pop() {
             // A leased job goes back to its backend, never started; only local ones are listed.
-            match job.end {
-                End::Lease(lease) => lease.settle(AttemptResult::NotRun),
-                End::Warmup(_) => {}
-                _ => records.push(TaskRecord::new(job.task, job.input, 0, None)),
-            }
+            records.extend(job.give_back(AttemptResult::NotRun, 0));
         }
         records
     }
@@ -651,11 +648,9 @@ impl InFlight<'_> {
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         let Some(job) = self.job.take() else { return };
-        match job.end {
-            // A leased job is not lost: its backend makes it due again.
-            End::Lease(lease) => lease.settle(AttemptResult::Interrupted),
-            End::Warmup(_) => {}
-            _ => Shared::push(&self.pool.shared.unfinished, TaskRecord::new(job.task, job.input, self.attempts, None)),
+        // A leased job is not lost: its backend makes it due again.
+        if let Some(record) = job.give_back(AttemptResult::Interrupted, self.attempts) {
+            Shared::push(&self.pool.shared.unfinished, record);
         }
     }
 }

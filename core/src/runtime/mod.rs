@@ -154,7 +154,7 @@ impl Runtime {
             Ok(found) => found,
             Err(unavailable) => return Err(unavailable.with_input(input)),
         };
-        let (end, _) = end_for(&self.inner.pools, index, None, reply);
+        let end = end_for(&self.inner.pools, index, None, reply);
         pool.push(Job::new(pool.task(), Box::new(input), end), wait).await.map_err(refused::<T>)?;
         // A submit that may not wait cannot run the task either: it runs with the next one.
         #[cfg(feature = "testing")]

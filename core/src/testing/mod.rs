@@ -60,8 +60,6 @@ use crate::task::{Task, index_of};
 #[derive(Debug)]
 pub struct TestRuntime {
     runtime: Runtime,
-    held: bool,
-    inline: bool,
     /// The schedules' fire times, when the test moves time itself.
     timetables: Mutex<Vec<Timetable>>,
     /// When the runtime started: failure messages give due times from here.
@@ -192,14 +190,15 @@ impl TestRuntime {
     /// `tokio::time::pause()`): tokio's own check.
     pub async fn advance(&self, by: Duration) {
         let target = Instant::now() + by;
-        if !self.held {
+        let (held, inline) = self.runtime.pools().harness().map_or((false, false), |h| (h.held, h.inline));
+        if !held {
             move_clock(by).await;
             return;
         }
         loop {
             let now = Instant::now();
             self.fire_due(now);
-            if self.inline {
+            if inline {
                 self.run_queued().await;
             }
             let next = self.next_due();
@@ -339,7 +338,7 @@ impl TestBuilder {
     /// As [`RuntimeBuilder::start`].
     pub async fn start(self) -> Result<TestRuntime, StartError> {
         let Self { setup, shutdown_timeout } = self;
-        let (held, inline, schedules) = (setup.held, setup.inline, setup.schedules);
+        let (held, schedules) = (setup.held, setup.schedules);
         let mut builder =
             RuntimeBuilder::default().warmup(preheat_meta::Warmup::Lazy).shutdown_timeout(shutdown_timeout);
         builder.testing = Some(setup);
@@ -350,7 +349,7 @@ impl TestBuilder {
         } else {
             Vec::new()
         };
-        let kit = TestRuntime { runtime, held, inline, timetables: Mutex::new(timetables), started: Instant::now() };
+        let kit = TestRuntime { runtime, timetables: Mutex::new(timetables), started: Instant::now() };
         // A schedule due at start (`initial_delay: 0s`) fires now, as in production.
         if held {
             kit.advance(Duration::ZERO).await;
