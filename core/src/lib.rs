@@ -6,6 +6,7 @@
 
 // The layers, bottom to top, are drawn in the README's architecture section.
 mod completion;
+mod crate_checks;
 mod deadline;
 mod delay;
 mod durations;
@@ -70,6 +71,7 @@ pub mod __private {
     pub use include_dir;
     pub use linkme;
 
+    pub use crate::crate_checks::{InputFromUpstream, TaskIdHash, UniqueTaskId, at_crate_root, input_from_upstream};
     pub use crate::entry::{METADATA, MetadataDir, MetadataDocument, TASKS, TaskEntry};
     pub use crate::task::TaskSlot;
     pub use crate::warmup::{WARMERS, WarmFuture, WarmerEntry, warm_result};

@@ -142,6 +142,21 @@ fn resource_problems(tasks: &[RegisteredTask], warmers: &[&'static WarmerEntry])
     problems
 }
 
+/// Each embedded directory once: a second embedding is one problem, not a second copy of each
+/// of its documents. Within a crate rustc already refuses it (`metadata!` defines a marker type
+/// per directory at the crate root); two crates of one name, two versions of one crate, can still.
+fn distinct_dirs<'a>(dirs: impl Iterator<Item = &'a MetadataDir>, problems: &mut Vec<Problem>) -> Vec<&'a MetadataDir> {
+    let mut distinct: Vec<&MetadataDir> = Vec::new();
+    for dir in dirs {
+        if distinct.iter().any(|seen| (seen.crate_name, seen.path) == (dir.crate_name, dir.path)) {
+            problems.push(Problem::MetadataEmbeddedTwice { crate_name: dir.crate_name, path: dir.path });
+        } else {
+            distinct.push(dir);
+        }
+    }
+    distinct
+}
+
 impl Registry {
     /// The registry of this binary, built on first use from everything the linker collected.
     pub fn global() -> Result<&'static Registry, &'static RegistryError> {
@@ -151,14 +166,7 @@ impl Registry {
     /// The registry of the linked tasks and metadata of the crates `include` accepts.
     fn from_linked(include: impl Fn(&str) -> bool) -> Result<Self, RegistryError> {
         let mut problems = Vec::new();
-        let mut dirs: Vec<&MetadataDir> = Vec::new();
-        for dir in METADATA.iter().filter(|dir| include(dir.crate_name)) {
-            if dirs.iter().any(|seen| (seen.crate_name, seen.path) == (dir.crate_name, dir.path)) {
-                problems.push(Problem::MetadataEmbeddedTwice { crate_name: dir.crate_name, path: dir.path });
-            } else {
-                dirs.push(dir);
-            }
-        }
+        let dirs = distinct_dirs(METADATA.iter().filter(|dir| include(dir.crate_name)), &mut problems);
         let sources: Vec<Source> = dirs
             .iter()
             .flat_map(|dir| dir.documents.iter().map(|document| Source { crate_name: dir.crate_name, document }))
@@ -378,6 +386,21 @@ mod tests {
         assert_eq!(registry.index_of_id("stock.reserve"), Some(1));
         assert_eq!(registry.downstream(0), [1]);
         assert_eq!(registry.upstream(1), [0]);
+    }
+
+    #[test]
+    fn a_directory_embedded_twice_is_one_problem() {
+        let dir =
+            |crate_name| MetadataDir { crate_name, path: "meta", dir: include_dir::Dir::new("", &[]), documents: &[] };
+        let (first, again, other) = (dir("shop-tasks"), dir("shop-tasks"), dir("other-tasks"));
+        let mut problems = Vec::new();
+        let kept = distinct_dirs([&first, &again, &other].into_iter(), &mut problems);
+        assert_eq!(kept.len(), 2);
+        assert_eq!(problems.len(), 1);
+        assert_eq!(
+            problems[0].to_string(),
+            "crate `shop-tasks` embeds its metadata directory `meta` twice (two `metadata!(\"meta\")` calls); keep one"
+        );
     }
 
     #[test]

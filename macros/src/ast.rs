@@ -50,6 +50,11 @@ impl TaskFn {
         }
         Ok(Self { id, metadata, item, ctx, input })
     }
+
+    /// The metadata directory as written, `meta` when the attribute names none.
+    pub(crate) fn metadata_dir(&self) -> String {
+        self.metadata.as_ref().map_or_else(|| "meta".to_owned(), LitStr::value)
+    }
 }
 
 /// Whether a type is written as `Ctx` or `path::to::Ctx`: the context is recognised by name.

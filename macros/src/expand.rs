@@ -71,6 +71,7 @@ pub(crate) fn task(task: &TaskFn, file: &Path, document: &DocumentSummary) -> To
         }
         _ => quote!(),
     };
+    let crate_checks = crate::crate_scope::checks(task, &output_ty, &input_ty, document);
 
     quote! {
         #(#docs)*
@@ -119,6 +120,8 @@ pub(crate) fn task(task: &TaskFn, file: &Path, document: &DocumentSummary) -> To
                 ::core::file!(),
                 ::core::line!(),
             )#fan_in;
+
+            #crate_checks
         };
     }
 }

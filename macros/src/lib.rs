@@ -3,6 +3,7 @@
 #![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
 
 mod ast;
+mod crate_scope;
 mod directory;
 mod expand;
 mod lookup;
@@ -62,7 +63,9 @@ pub fn task(args: TokenStream, item: TokenStream) -> TokenStream {
 
 /// Embeds a directory of task metadata YAML files and registers it with the runtime.
 ///
-/// The path is relative to the crate's `Cargo.toml`.
+/// The path is relative to the crate's `Cargo.toml`. Call it once per directory, at the crate
+/// root (lib.rs or main.rs): it also defines the marker type through which the crate's tasks
+/// are checked against each other at compile time, and fails the build anywhere else.
 #[proc_macro]
 pub fn metadata(input: TokenStream) -> TokenStream {
     metadata::expand(input.into()).unwrap_or_else(syn::Error::into_compile_error).into()

@@ -2,8 +2,6 @@
 
 use std::path::PathBuf;
 
-use syn::LitStr;
-
 use preheat_meta::DocumentSummary;
 
 use crate::ast::TaskFn;
@@ -12,7 +10,7 @@ use crate::directory::Index;
 /// The task's document: the file to track for rebuilds, and what the signature must agree with.
 pub(crate) fn find(task: &TaskFn) -> syn::Result<(PathBuf, DocumentSummary)> {
     let id = task.id.value();
-    let relative = task.metadata.as_ref().map_or_else(|| "meta".to_owned(), LitStr::value);
+    let relative = task.metadata_dir();
     let index = Index::of(&crate::manifest_dir(), &relative).map_err(|message| {
         let spanned = task.metadata.as_ref().unwrap_or(&task.id);
         let fix = match &task.metadata {

@@ -36,7 +36,10 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     });
     let embedded = root.join(&relative);
     let embedded = LitStr::new(&embedded.to_string_lossy(), dir.span());
+    let marker = crate::crate_scope::define_marker(&relative, dir.span());
     Ok(quote! {
+        #marker
+
         const _: () = {
             // include_dir's expansion names `include_dir::...`; make that path resolve here
             // without the user depending on include_dir.

@@ -29,6 +29,7 @@
 //!     .await?;
 //! tx.commit().await?;
 //! # Ok(()) }
+//! # fn main() {}
 //! ```
 //!
 //! # Guarantees

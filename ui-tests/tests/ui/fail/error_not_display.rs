@@ -1,3 +1,5 @@
+preheat::metadata!("tests/ui/meta/tasks");
+
 #[derive(Debug)]
 enum CloseError {
     AlreadyPaid,

@@ -1,3 +1,5 @@
+preheat::metadata!("tests/ui/meta/tasks");
+
 #[derive(serde::Serialize, serde::Deserialize)]
 struct CloseUnpaid {
     order_id: u64,

@@ -1,3 +1,5 @@
+preheat::metadata!("tests/ui/meta/tasks");
+
 #[derive(Clone)]
 struct CloseUnpaid {
     order_id: u64,

@@ -1,6 +1,8 @@
 // The macro rejects the function but still emits it: the caller below compiles, so the only
 // error is the macro's.
 
+preheat::metadata!("tests/ui/meta/tasks");
+
 #[preheat::task("order.timeout_close", metadata = "tests/ui/meta/tasks")]
 fn timeout_close(order_id: u64) -> Result<u64, String> {
     Ok(order_id)

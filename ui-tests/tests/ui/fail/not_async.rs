@@ -1,3 +1,5 @@
+preheat::metadata!("tests/ui/meta/tasks");
+
 #[preheat::task("order.timeout_close", metadata = "tests/ui/meta/tasks")]
 fn timeout_close() -> Result<(), String> {
     Ok(())

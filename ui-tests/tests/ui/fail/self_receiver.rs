@@ -1,3 +1,5 @@
+preheat::metadata!("tests/ui/meta/tasks");
+
 struct Orders;
 
 impl Orders {

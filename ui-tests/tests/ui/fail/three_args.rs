@@ -1,3 +1,5 @@
+preheat::metadata!("tests/ui/meta/tasks");
+
 use preheat::Ctx;
 
 #[preheat::task("order.timeout_close", metadata = "tests/ui/meta/tasks")]

@@ -1,5 +1,7 @@
 // Known gap: a second `Ctx` is taken for the input, so the error asks to derive serde for `Ctx`.
 
+preheat::metadata!("tests/ui/meta/tasks");
+
 use preheat::Ctx;
 
 #[preheat::task("order.timeout_close", metadata = "tests/ui/meta/tasks")]

@@ -1,6 +1,8 @@
 // The handle keeps the function callable as `name::call(...)`, for unit tests, and exposes the
 // id as `<name as preheat::Task>::ID`.
 
+preheat::metadata!("tests/ui/meta/tasks");
+
 use preheat::{Ctx, Task};
 
 #[derive(Clone, serde::Serialize, serde::Deserialize)]

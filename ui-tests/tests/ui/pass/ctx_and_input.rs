@@ -1,5 +1,7 @@
 // The full form: the context first, then the input.
 
+preheat::metadata!("tests/ui/meta/tasks");
+
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct CloseUnpaid {
     order_id: u64,

@@ -1,6 +1,9 @@
 // Doc comments on the task document the generated handle; `missing_docs` stays quiet.
+
 #![deny(missing_docs)]
 //! Docs of the case crate.
+
+preheat::metadata!("tests/ui/meta/tasks");
 
 /// Sends the invoice of an order by mail.
 ///

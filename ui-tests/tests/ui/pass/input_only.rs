@@ -1,5 +1,7 @@
 // A task that does not need its context takes the input alone.
 
+preheat::metadata!("tests/ui/meta/tasks");
+
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct Reindex {
     product_id: u64,

@@ -1,5 +1,7 @@
 // A task may take no arguments at all; its input type is `()`.
 
+preheat::metadata!("tests/ui/meta/tasks");
+
 #[preheat::task("report.daily", metadata = "tests/ui/meta/tasks")]
 async fn daily_report() -> Result<(), String> {
     Ok(())

@@ -1,5 +1,7 @@
 // Arguments are patterns, as in any function: the input may be destructured or bound `mut`.
 
+preheat::metadata!("tests/ui/meta/tasks");
+
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct CloseUnpaid {
     order_id: u64,

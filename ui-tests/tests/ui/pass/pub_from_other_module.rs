@@ -1,5 +1,7 @@
 // A `pub` task is a `pub` handle: other modules name it by path, like any item.
 
+preheat::metadata!("tests/ui/meta/tasks");
+
 mod mail {
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
     pub struct Welcome {

@@ -1,6 +1,8 @@
 // A crate-local `Result` alias is accepted: the return type is checked through the type system,
 // not by its spelling.
 
+preheat::metadata!("tests/ui/meta/tasks");
+
 #[derive(Debug)]
 struct StockError;
 

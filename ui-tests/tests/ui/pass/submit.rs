@@ -1,5 +1,7 @@
 // `Runtime::submit` takes the handle and its input type; this only type-checks the call.
 
+preheat::metadata!("tests/ui/meta/tasks");
+
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct CloseUnpaid {
     order_id: u64,
