@@ -1,7 +1,5 @@
 //! `coupon.batch_issue`: issue a campaign's coupons in batches, exactly once per user.
 
-use std::time::SystemTime;
-
 use preheat::task;
 use serde::{Deserialize, Serialize};
 
@@ -109,7 +107,7 @@ impl Shop {
                 .bind(campaign)
                 .bind(next_user)
                 .bind(last)
-                .bind(unix_ms(SystemTime::now()))
+                .bind(unix_ms(crate::clock::now()))
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();

@@ -8,7 +8,8 @@
 //! | `payment.notify` | [`notify_payment`]: marks the order paid if paid in time (after `order.created`) |
 //! | `logistics.sync` | [`sync_logistics`]: ships a paid order with its items held (after both) |
 //! | `points.award` | [`award_points`]: the buyer's points for a shipped order, once (after `logistics.sync`) |
-//! | `order.timeout_close` | [`close_overdue`]: every second, closes unpaid orders past their deadline and releases their items |
+//! | `order.close_unpaid` | [`close_unpaid`]: at an order's deadline ([`schedule_close`]), closes it if unpaid and releases its items |
+//! | `order.timeout_close` | [`close_overdue`]: every second, the same for every order past its deadline that is still open (the backstop) |
 //! | `coupon.batch_issue` | [`issue_campaign`]: a campaign's coupons in batches, once per user, resumable |
 //! | `price.sync` | [`sync_prices`]: every 2 s, reprices every SKU |
 //!
@@ -22,6 +23,7 @@
 #![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
 
 mod audit;
+pub mod clock;
 mod coupon;
 mod error;
 mod inventory;
@@ -39,7 +41,10 @@ pub use coupon::{Campaign, CampaignProgress, IssueCampaign, issue_campaign};
 pub use error::ShopError;
 pub use inventory::{Hold, Reservation, reserve_stock};
 pub use logistics::{Shipment, sync_logistics};
-pub use order::{OrderCreated, OrderPlaced, Swept, close_overdue, order_created};
+pub use order::{
+    CloseUnpaid, OrderCreated, OrderPlaced, Swept, close_key, close_overdue, close_unpaid, order_created,
+    schedule_close,
+};
 pub use payment::{PaymentNotice, notify_payment};
 pub use points::{Awarded, POINTS_PER_ITEM, award_points};
 pub use price::{PricesSynced, sync_prices};

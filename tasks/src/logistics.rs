@@ -31,7 +31,7 @@ pub async fn sync_logistics(input: (Reservation, PaymentNotice)) -> Result<Shipm
         return Ok(Shipment { order, shipped: false });
     }
     let shop = shop()?;
-    timed("logistics.sync", shop.ship(order.order_id, SystemTime::now())).await?;
+    timed("logistics.sync", shop.ship(order.order_id, crate::clock::now())).await?;
     Ok(Shipment { order, shipped: true })
 }
 

@@ -22,7 +22,7 @@ pub struct PricesSynced {
 #[task("price.sync")]
 pub async fn sync_prices() -> Result<PricesSynced, ShopError> {
     let shop = shop()?;
-    timed("price.sync", shop.sync_prices(SystemTime::now())).await
+    timed("price.sync", shop.sync_prices(crate::clock::now())).await
 }
 
 impl Shop {

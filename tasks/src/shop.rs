@@ -38,15 +38,16 @@ pub(crate) mod sql {
     pub(crate) const RELEASE_OVERDUE: &str = "UPDATE skus SET available = available + held.quantity, \
          reserved = reserved - held.quantity \
          FROM (SELECT sku, SUM(quantity) AS quantity FROM orders \
-               WHERE status = 'unpaid' AND reserved = 1 AND pay_by_ms <= ?1 GROUP BY sku) AS held \
+               WHERE status = 'unpaid' AND reserved = 1 AND pay_by_ms <= ?1 AND (?2 IS NULL OR id = ?2) \
+               GROUP BY sku) AS held \
          WHERE skus.sku = held.sku";
     pub(crate) const SETTLE_OVERDUE_PAID: &str = "UPDATE orders SET status = 'paid' \
-         WHERE status = 'unpaid' AND pay_by_ms <= ?1 AND EXISTS \
+         WHERE status = 'unpaid' AND pay_by_ms <= ?1 AND (?2 IS NULL OR id = ?2) AND EXISTS \
          (SELECT 1 FROM payments WHERE order_id = orders.id AND paid_at_ms <= orders.pay_by_ms)";
     pub(crate) const OVERDUE: &str = "SELECT COUNT(*), COALESCE(SUM(quantity * reserved), 0) FROM orders \
-         WHERE status = 'unpaid' AND pay_by_ms <= ?1";
+         WHERE status = 'unpaid' AND pay_by_ms <= ?1 AND (?2 IS NULL OR id = ?2)";
     pub(crate) const CLOSE_OVERDUE: &str = "UPDATE orders SET status = 'closed', reserved = 0, closed_at_ms = ?1 \
-         WHERE status = 'unpaid' AND pay_by_ms <= ?1";
+         WHERE status = 'unpaid' AND pay_by_ms <= ?1 AND (?2 IS NULL OR id = ?2)";
     pub(crate) const CAMPAIGN: &str = "SELECT users, batch_size, next_user FROM campaigns WHERE name = ?1";
     pub(crate) const ISSUE_COUPONS: &str = "WITH RECURSIVE batch (user_id) AS \
          (SELECT ?2 UNION ALL SELECT user_id + 1 FROM batch WHERE user_id < ?3) \

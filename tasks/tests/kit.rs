@@ -1,6 +1,7 @@
 //! The shop's tasks tested with `preheat::testing`, without a live runtime, sleeps or metrics:
-//! what a placed order submits, that inline runs never oversell, that a coupon batch retried
-//! after a failure issues each coupon once, and what the schedules submit as time moves.
+//! what a placed order submits, that its close is scheduled at its deadline and runs at +30 min,
+//! that inline runs never oversell, that a coupon batch retried after a failure issues each
+//! coupon once, and what the schedules submit as time moves.
 //!
 //! One test: the tasks' database is process-wide (see `flow.rs`).
 
@@ -11,8 +12,8 @@ use std::time::{Duration, SystemTime};
 use common::{order, test_shop};
 use preheat::testing::{Fault, TestRuntime};
 use shop_tasks::{
-    IssueCampaign, OrderCreated, ShopError, Stock, close_overdue, issue_campaign, notify_payment, order_created,
-    reserve_stock, sync_prices,
+    IssueCampaign, OrderCreated, OrderStatus, ShopError, Stock, clock, close_overdue, close_unpaid, issue_campaign,
+    notify_payment, order_created, reserve_stock, sync_prices,
 };
 
 #[tokio::test]
@@ -61,6 +62,37 @@ async fn the_shops_tasks_under_the_test_kit() {
     let audit = storefront.audit(SystemTime::now()).await.unwrap();
     assert!(audit.holds(), "{audit:?}");
     assert_eq!(audit.coupons, 300);
+
+    // A placed order schedules its close at its deadline, 30 minutes on. Its flow runs now; the
+    // close waits, runs at +30 min, and puts the held items back. The database work happens
+    // with the clock running: under a paused clock tokio would jump to the pool's timers while
+    // SQLite works on its own thread.
+    storefront.stock_sku(2, 5, 1000).await.unwrap();
+    let placed = order(7, 2, 2, 1800);
+    storefront.place_order(placed).await.unwrap();
+    let kit = TestRuntime::manual().supply("db").start().await.unwrap();
+    shop_tasks::schedule_close(&kit, &placed).unwrap();
+    kit.submit_detached(order_created, OrderCreated { order_id: 7 }).await.unwrap();
+    assert_eq!(kit.run_queued().await, 5, "the order's flow; not its close");
+    assert_eq!(storefront.stock(2).await.unwrap(), Stock { available: 3, reserved: 2, stocked: 5 });
+    let close = kit.assert_submitted::<close_unpaid>();
+    assert_eq!((close.input.order_id, close.key.as_deref(), close.delayed), (7, Some("close:7"), true));
+    assert_eq!(close.due, clock::instant_of(placed.pay_by), "due at the order's deadline");
+
+    tokio::time::pause();
+    let to_deadline = close.due - tokio::time::Instant::now();
+    assert!(to_deadline > Duration::from_secs(1799), "about 30 minutes: {to_deadline:?}");
+    kit.advance(to_deadline - Duration::from_millis(1)).await;
+    assert!(kit.assert_submitted::<close_unpaid>().delayed, "not a millisecond early");
+    kit.advance(Duration::from_millis(1)).await;
+    assert!(!kit.assert_submitted::<close_unpaid>().delayed);
+    assert_eq!(kit.queued(), 1);
+    assert!(clock::now() >= placed.pay_by, "the shop's clock moved with tokio's");
+    tokio::time::resume();
+    assert!(kit.run_next().await);
+    assert_eq!(storefront.order_status(7).await.unwrap(), OrderStatus::Closed);
+    assert_eq!(storefront.stock(2).await.unwrap(), Stock { available: 5, reserved: 0, stocked: 5 });
+    kit.shutdown().await.unwrap();
 
     // The schedules, with time moved by the test: the sweep every second from start, the price
     // refresh every 2 s after 500 ms. Queued, not run, so nothing touches the database; and since

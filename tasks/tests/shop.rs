@@ -85,8 +85,12 @@ async fn overdue_unpaid_orders_close_and_release_their_items_in_one_sweep() {
     shop.record_payment(3, SystemTime::now() - std::time::Duration::from_secs(120)).await.unwrap();
     assert!(shop.settle_payment(3).await.unwrap());
 
-    let swept = shop.close_overdue(SystemTime::now()).await.unwrap();
-    assert_eq!((swept.closed, swept.released), (2, 3));
+    // An order's own close touches that order only, and leaves one not yet due open.
+    let one = shop.close_overdue(SystemTime::now(), Some(1)).await.unwrap();
+    assert_eq!((one.closed, one.released), (1, 3));
+    assert_eq!(shop.close_overdue(SystemTime::now(), Some(4)).await.unwrap().closed, 0);
+    let swept = shop.close_overdue(SystemTime::now(), None).await.unwrap();
+    assert_eq!((swept.closed, swept.released), (1, 0), "the sweep closes the other overdue order");
     let statuses = [1, 2, 3, 4].map(|id| shop.order_status(id));
     let mut found = Vec::new();
     for status in statuses {
@@ -98,7 +102,7 @@ async fn overdue_unpaid_orders_close_and_release_their_items_in_one_sweep() {
     assert_eq!((audit.oversold, audit.overdue_open), (0, 0));
 
     // A second sweep finds nothing; a closed order is neither reserved nor paid again.
-    assert_eq!(shop.close_overdue(SystemTime::now()).await.unwrap().closed, 0);
+    assert_eq!(shop.close_overdue(SystemTime::now(), None).await.unwrap().closed, 0);
     assert_eq!(shop.reserve(1).await.unwrap(), Hold::OrderClosed);
     shop.record_payment(1, SystemTime::now()).await.unwrap();
     assert!(!shop.settle_payment(1).await.unwrap());
@@ -113,7 +117,7 @@ async fn a_payment_after_the_deadline_does_not_pay_the_order() {
     shop.place_order(order(1, 1, 1, -60)).await.unwrap();
     shop.record_payment(1, SystemTime::now()).await.unwrap();
     assert!(!shop.settle_payment(1).await.unwrap());
-    assert_eq!(shop.close_overdue(SystemTime::now()).await.unwrap().closed, 1);
+    assert_eq!(shop.close_overdue(SystemTime::now(), None).await.unwrap().closed, 1);
     assert!(shop.audit(SystemTime::now()).await.unwrap().holds());
 }
 
@@ -138,7 +142,7 @@ async fn a_payment_made_in_time_keeps_the_order_even_if_its_notice_comes_after_t
     // Paid two minutes before the deadline, but `payment.notify` has not run yet.
     shop.record_payment(1, SystemTime::now() - std::time::Duration::from_secs(180)).await.unwrap();
 
-    let swept = shop.close_overdue(SystemTime::now()).await.unwrap();
+    let swept = shop.close_overdue(SystemTime::now(), None).await.unwrap();
     assert_eq!(swept.closed, 0);
     assert_eq!(shop.order_status(1).await.unwrap(), OrderStatus::Paid);
     assert_eq!(shop.stock(1).await.unwrap(), Stock { available: 8, reserved: 2, stocked: 10 });
@@ -178,7 +182,7 @@ async fn the_tally_counts_what_became_of_the_orders_from_an_id_on() {
     assert_eq!(shop.reserve(3).await.unwrap(), Hold::OutOfStock);
     shop.ship(2, SystemTime::now()).await.unwrap();
     shop.award(2, 1, 20).await.unwrap();
-    shop.close_overdue(SystemTime::now()).await.unwrap();
+    shop.close_overdue(SystemTime::now(), None).await.unwrap();
 
     let tally = shop.order_tally(2).await.unwrap();
     assert_eq!(

@@ -14,7 +14,7 @@
 
 use std::error::Error;
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use preheat::Registry;
 use preheat::postgres::Postgres;
@@ -101,7 +101,7 @@ pub(crate) async fn run(
         campaign: storefront.campaign(CAMPAIGN).await?,
     };
     let dead_letters = pg.dead_letters().await?.len();
-    let audit = storefront.audit(SystemTime::now()).await?;
+    let audit = storefront.audit(shop_tasks::clock::now()).await?;
     Report {
         database: &database_shown(options, database),
         task_table: Some(format!(

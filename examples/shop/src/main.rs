@@ -4,8 +4,9 @@
 //! where), starts the runtime — pools pre-warmed, schedules armed, the database opened and warmed
 //! by the `db` warmer — then sends orders for a while (`--rate`, `--duration`), each running the
 //! order flow `order.created` → `inventory.reserve` + `payment.notify` → `logistics.sync` →
-//! `points.award`, while `order.timeout_close` closes unpaid orders and `price.sync` reprices, and
-//! a coupon campaign is issued in two runs. It ends with a report: start-up phases, each task's
+//! `points.award`, while `order.close_unpaid` closes each order left unpaid at its deadline
+//! (`order.timeout_close` sweeps up any it missed), `price.sync` reprices, and a coupon
+//! campaign is issued in two runs. It ends with a report: start-up phases, each task's
 //! first run beside its steady p50/p99, throughput, and the shop's invariants checked against
 //! the database, as `key=value` lines last. The exit code is 2 if an invariant is broken.
 //!
@@ -30,7 +31,7 @@ mod worker;
 use std::error::Error;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 use preheat::Runtime;
@@ -39,8 +40,8 @@ use shop_tasks::Shop;
 use crate::options::Options;
 use crate::report::{Latency, Process, Report, Work};
 
-/// How long after the last payment deadline the job waits for `order.timeout_close` (which runs
-/// every second) before reporting what is still open.
+/// How long after the last payment deadline the job waits for the closes (`order.close_unpaid` at
+/// each deadline, the sweep every second) before reporting what is still open.
 const CLOSING_PATIENCE: Duration = Duration::from_secs(5);
 
 #[tokio::main]
@@ -111,7 +112,7 @@ async fn run(options: Options) -> Result<bool, Box<dyn Error>> {
         .map(|stats| stats.submitted - stats.queued as u64)
         .sum();
     let closing_wait = traffic::overdue_closed(storefront, traffic.last_deadline, CLOSING_PATIENCE).await?;
-    let audit = storefront.audit(SystemTime::now()).await?;
+    let audit = storefront.audit(shop_tasks::clock::now()).await?;
     let this_process = Process {
         name: None,
         startup,

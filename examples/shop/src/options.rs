@@ -21,7 +21,7 @@ pub(crate) struct Options {
     /// How long orders come in, e.g. `10s` or `1m`; at most a day.
     #[arg(long, default_value = "10s", value_parser = duration_up_to_a_day)]
     pub(crate) duration: Duration,
-    /// How long a buyer has to pay before `order.timeout_close` closes the order.
+    /// How long a buyer has to pay before `order.close_unpaid` closes the order.
     #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
     pub(crate) pay_within: Duration,
     /// Share of orders never paid, in percent.

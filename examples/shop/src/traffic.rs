@@ -4,11 +4,11 @@
 use std::error::Error;
 use std::time::{Duration, Instant, SystemTime};
 
-use preheat::postgres::Postgres;
+use preheat::postgres::{NewTask, Postgres};
 use preheat::{Completion, Flow, Runtime};
 use shop_tasks::{
-    CampaignProgress, Hold, IssueCampaign, NewOrder, OrderCreated, Shop, issue_campaign, notify_payment, order_created,
-    reserve_stock, sync_logistics,
+    CampaignProgress, CloseUnpaid, Hold, IssueCampaign, NewOrder, OrderCreated, Shop, close_key, close_unpaid,
+    issue_campaign, notify_payment, order_created, reserve_stock, schedule_close, sync_logistics,
 };
 use tokio::time::MissedTickBehavior;
 
@@ -45,7 +45,7 @@ pub(crate) struct Traffic {
     pub(crate) last_deadline: Option<SystemTime>,
     pub(crate) shipped: u64,
     pub(crate) out_of_stock: u64,
-    /// Closed by `order.timeout_close` before their items could be held.
+    /// Closed (by `order.close_unpaid` or the sweep) before their items could be held.
     pub(crate) closed_first: u64,
     pub(crate) unpaid: u64,
     pub(crate) failed_flows: u64,
@@ -60,6 +60,8 @@ pub(crate) trait Tasks {
     /// What a run of the coupon campaign gives back.
     type CampaignRun;
     async fn order_flow(&self, order: OrderCreated) -> Result<Self::Flow, Box<dyn Error>>;
+    /// The order's close at its deadline, `order.close_unpaid`.
+    async fn close_at_deadline(&self, order: &NewOrder) -> Result<(), Box<dyn Error>>;
     async fn campaign_run(&self, campaign: IssueCampaign) -> Result<Self::CampaignRun, Box<dyn Error>>;
 }
 
@@ -69,6 +71,11 @@ impl Tasks for Runtime {
 
     async fn order_flow(&self, order: OrderCreated) -> Result<Flow, Box<dyn Error>> {
         Ok(self.submit_flow(order_created, order).await?)
+    }
+
+    async fn close_at_deadline(&self, order: &NewOrder) -> Result<(), Box<dyn Error>> {
+        schedule_close(self, order)?;
+        Ok(())
     }
 
     async fn campaign_run(&self, campaign: IssueCampaign) -> Result<Completion<issue_campaign>, Box<dyn Error>> {
@@ -83,6 +90,17 @@ impl Tasks for Postgres {
 
     async fn order_flow(&self, order: OrderCreated) -> Result<(), Box<dyn Error>> {
         self.submit(order_created, order).await?;
+        Ok(())
+    }
+
+    /// A delayed row: it survives restarts, and whichever worker is up at the deadline runs it.
+    async fn close_at_deadline(&self, order: &NewOrder) -> Result<(), Box<dyn Error>> {
+        let delay = order.pay_by.duration_since(shop_tasks::clock::now()).unwrap_or_default();
+        NewTask::new(close_unpaid, CloseUnpaid { order_id: order.id })
+            .after(delay)
+            .key(close_key(order.id))
+            .submit(self)
+            .await?;
         Ok(())
     }
 
@@ -140,7 +158,7 @@ pub(crate) async fn send<T: Tasks>(tasks: &T, storefront: &Shop, options: &Optio
         } else if n == orders * 3 / 5 {
             sent.campaign_runs.push(tasks.campaign_run(campaign(None)).await?);
         }
-        let now = SystemTime::now();
+        let now = shop_tasks::clock::now();
         let pay_by = now + options.pay_within;
         let order = NewOrder {
             id: order_id,
@@ -150,6 +168,7 @@ pub(crate) async fn send<T: Tasks>(tasks: &T, storefront: &Shop, options: &Optio
             pay_by,
         };
         storefront.place_order(order).await?;
+        tasks.close_at_deadline(&order).await?;
         if rng.f64() * 100.0 >= options.unpaid_percent {
             storefront.record_payment(order_id, now).await?;
         }
@@ -185,9 +204,9 @@ pub(crate) async fn run(rt: &Runtime, storefront: &Shop, options: &Options) -> R
     Ok(traffic)
 }
 
-/// Waits until every order past its deadline has been closed by `order.timeout_close`, which
-/// runs on its own schedule; gives up `patience` after the last deadline, leaving the audit to
-/// report what is still open.
+/// Waits until every order past its deadline has been closed, by its own `order.close_unpaid` or
+/// by the sweep `order.timeout_close`; gives up `patience` after the last deadline, leaving the
+/// audit to report what is still open.
 pub(crate) async fn overdue_closed(
     storefront: &Shop,
     last_deadline: Option<SystemTime>,
@@ -196,12 +215,12 @@ pub(crate) async fn overdue_closed(
     let started = Instant::now();
     let Some(last_deadline) = last_deadline else { return Ok(Duration::ZERO) };
     loop {
-        let now = SystemTime::now();
+        let now = shop_tasks::clock::now();
         let audit = storefront.audit(now).await?;
         if (now >= last_deadline && audit.overdue_open == 0) || now >= last_deadline + patience {
             return Ok(started.elapsed());
         }
-        // The sweep runs every second; a tenth of that is fine-grained enough for a report.
+        // Closes run at the deadlines, the sweep every second: 100 ms is fine-grained enough.
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -2,7 +2,7 @@
 // Each test file uses a part of this module.
 #![allow(dead_code)]
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use shop_tasks::{NewOrder, Shop};
 use tempfile::TempDir;
@@ -19,9 +19,10 @@ pub(crate) async fn test_shop() -> TestShop {
     TestShop { shop, dir }
 }
 
-/// An order of `quantity` items of `sku` by user 1, due `pay_in` from now (negative: overdue).
+/// An order of `quantity` items of `sku` by user 1, due `pay_in` seconds from now on the shop's
+/// clock (negative: overdue).
 pub(crate) fn order(id: u64, sku: u32, quantity: u32, pay_in: i64) -> NewOrder {
-    let now = SystemTime::now();
+    let now = shop_tasks::clock::now();
     let offset = Duration::from_secs(pay_in.unsigned_abs());
     let pay_by = if pay_in >= 0 { now + offset } else { now - offset };
     NewOrder { id, user_id: 1, sku, quantity, pay_by }
