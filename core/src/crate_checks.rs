@@ -3,21 +3,21 @@
 //!
 //! A macro sees one item. To see the others it needs a name that every module of the crate can
 //! reach, and the crate root is the one place a path can name from anywhere: `metadata!("meta")`,
-//! called there, defines the marker type `crate::__preheat_metadata_meta`. Each `#[task]` whose
-//! document is in that directory implements [`UniqueTaskId`] of the marker for
+//! called there, defines the marker type `crate::__preheat_metadata_meta_<hash>`. Each `#[task]`
+//! whose document is in that directory implements [`UniqueTaskId`] of the marker for
 //! `TaskIdHash<{hash of its id}>`, with its output type as the associated type. A second function
 //! with the same id is then a second impl of the same trait for the same type, which coherence
 //! refuses (E0119, on both ids); and a task that follows others reads each upstream output
 //! through those impls and requires its input to be that type ([`input_from_upstream`]).
 //!
 //! Across crates none of this applies (each crate has its own markers): the registry checks the
-//! same rules at start-up.
+//! same rules at start-up. So does a duplicate id in two directories of one crate.
 
-/// A task id, by the 64-bit FNV-1a hash the macro computes: const generics take integers, not
-/// strings. A collision between two ids of one crate would read as a duplicate; at 64 bits it
+/// A task id, by the 128-bit FNV-1a hash the macro computes: const generics take integers, not
+/// strings. A collision between two ids of one crate would read as a duplicate; at 128 bits it
 /// does not happen in practice, and the registry still checks ids by their text at start-up.
 #[derive(Debug)]
-pub struct TaskIdHash<const ID: u64>;
+pub struct TaskIdHash<const ID: u128>;
 
 /// Implemented once per `#[task]` for its id and its metadata directory's marker; a second
 /// function with the same id is a conflicting impl.

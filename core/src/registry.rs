@@ -142,19 +142,26 @@ fn resource_problems(tasks: &[RegisteredTask], warmers: &[&'static WarmerEntry])
     problems
 }
 
-/// Each embedded directory once: a second embedding is one problem, not a second copy of each
-/// of its documents. Within a crate rustc already refuses it (`metadata!` defines a marker type
-/// per directory at the crate root); two crates of one name, two versions of one crate, can still.
+/// Each embedded directory once. Two targets of one package (its lib and a bin, or an
+/// integration test, each with tasks) embed the same directory under the same crate name: the
+/// same documents, kept once. The same name and path with other documents (two versions of one
+/// crate) is a problem, not a second copy of each document. Within one target rustc already
+/// refuses a second `metadata!` of a directory (it defines a marker type per directory).
 fn distinct_dirs<'a>(dirs: impl Iterator<Item = &'a MetadataDir>, problems: &mut Vec<Problem>) -> Vec<&'a MetadataDir> {
     let mut distinct: Vec<&MetadataDir> = Vec::new();
     for dir in dirs {
-        if distinct.iter().any(|seen| (seen.crate_name, seen.path) == (dir.crate_name, dir.path)) {
-            problems.push(Problem::MetadataEmbeddedTwice { crate_name: dir.crate_name, path: dir.path });
-        } else {
-            distinct.push(dir);
+        match distinct.iter().find(|seen| (seen.crate_name, seen.path) == (dir.crate_name, dir.path)) {
+            None => distinct.push(dir),
+            Some(seen) if same_documents(seen, dir) => {}
+            Some(_) => problems.push(Problem::MetadataEmbeddedTwice { crate_name: dir.crate_name, path: dir.path }),
         }
     }
     distinct
+}
+
+fn same_documents(one: &MetadataDir, other: &MetadataDir) -> bool {
+    one.documents.len() == other.documents.len()
+        && one.documents.iter().zip(other.documents).all(|(a, b)| (a.file, &a.meta) == (b.file, &b.meta))
 }
 
 impl Registry {
@@ -389,17 +396,29 @@ mod tests {
     }
 
     #[test]
-    fn a_directory_embedded_twice_is_one_problem() {
-        let dir =
-            |crate_name| MetadataDir { crate_name, path: "meta", dir: include_dir::Dir::new("", &[]), documents: &[] };
-        let (first, again, other) = (dir("shop-tasks"), dir("shop-tasks"), dir("other-tasks"));
+    fn a_directory_embedded_by_two_targets_counts_once_unless_it_differs() {
+        let meta = preheat_meta::parse_file("shop-tasks/meta/a.yaml", "id: a.one").expect("valid").remove(0);
+        let one: &'static [MetadataDocument] =
+            Box::leak(Box::new([MetadataDocument { file: "shop-tasks/meta/a.yaml", meta }]));
+        let dir = |crate_name, documents: &'static [MetadataDocument]| MetadataDir {
+            crate_name,
+            path: "meta",
+            dir: include_dir::Dir::new("", &[]),
+            documents,
+        };
+        let (lib, bin, other) = (dir("shop-tasks", one), dir("shop-tasks", one), dir("other-tasks", &[]));
         let mut problems = Vec::new();
-        let kept = distinct_dirs([&first, &again, &other].into_iter(), &mut problems);
-        assert_eq!(kept.len(), 2);
-        assert_eq!(problems.len(), 1);
+        let kept = distinct_dirs([&lib, &bin, &other].into_iter(), &mut problems);
+        assert_eq!((kept.len(), problems.len()), (2, 0), "the lib's and the bin's copy are one");
+
+        let older = dir("shop-tasks", &[]);
+        let kept = distinct_dirs([&lib, &older].into_iter(), &mut problems);
+        assert_eq!(kept.len(), 1);
         assert_eq!(
-            problems[0].to_string(),
-            "crate `shop-tasks` embeds its metadata directory `meta` twice (two `metadata!(\"meta\")` calls); keep one"
+            problems.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            [
+                "crate `shop-tasks` embeds its metadata directory `meta` twice (two `metadata!(\"meta\")` calls); keep one"
+            ]
         );
     }
 

@@ -11,31 +11,46 @@ use quote::{format_ident, quote, quote_spanned};
 use crate::ast::TaskFn;
 
 /// The marker type `metadata!(dir)` defines at the crate root and each task of `dir` names:
-/// `__preheat_metadata_<dir>`, one per directory so that a crate may embed several. Its name is
-/// the one a user sees when the crate forgets `metadata!`, so it spells out the directory.
+/// `__preheat_metadata_<dir>_<hash>`, one per directory so that a crate may embed several. Its
+/// name is the one a user sees when the crate forgets `metadata!`, so it spells out the
+/// directory; the hash of the directory's normalised path keeps `my-meta` and `my_meta` apart.
 pub(crate) fn marker(dir: &str, span: Span) -> Ident {
+    let normalised = normalise(dir);
+    let spelled: String = normalised
+        .replace("..", "up")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .collect();
+    let hash = fnv1a(&normalised) as u32;
+    format_ident!("__preheat_metadata_{}_{:08x}", spelled, hash, span = span)
+}
+
+/// The directory as the same path however it is written: `./meta/`, `meta` and `meta//` agree.
+fn normalise(dir: &str) -> String {
     let parts: Vec<String> = Path::new(dir)
         .components()
         .filter_map(|component| match component {
             Component::Normal(part) => Some(part.to_string_lossy().into_owned()),
-            Component::ParentDir => Some("up".to_owned()),
-            _ => None,
+            Component::ParentDir => Some("..".to_owned()),
+            Component::RootDir => Some(String::new()),
+            Component::CurDir | Component::Prefix(_) => None,
         })
         .collect();
-    let name: String =
-        parts.join("_").chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
-    format_ident!("__preheat_metadata_{}", name, span = span)
+    parts.join("/")
 }
 
-/// What `metadata!` adds for its tasks: the marker, and a check that it is at the crate root.
+/// What `metadata!` adds for its tasks: the marker, and the checks that it is at the crate root
+/// (a module path without `::`; and the marker reachable as `crate::...`, which also fails for
+/// a call inside a function, such as a doctest without `fn main`).
 pub(crate) fn define_marker(dir: &str, span: Span) -> TokenStream {
     let marker = marker(dir, span);
-    quote! {
+    quote_spanned! {span=>
         #[doc(hidden)]
         #[allow(non_camel_case_types, dead_code)]
         struct #marker;
 
         const _: () = ::preheat::__private::at_crate_root(::core::module_path!());
+        const _: ::core::option::Option<crate::#marker> = ::core::option::Option::None;
     }
 }
 
@@ -58,7 +73,10 @@ pub(crate) fn checks(
             <::preheat::__private::TaskIdHash<#hash> as ::preheat::__private::UniqueTaskId<crate::#marker>>::Output
         )
     };
+    // `non_local_definitions`: a task may be written inside a function; the impl is about the
+    // crate-root marker, which is the point.
     let claim = quote_spanned!(task.id.span()=>
+        #[allow(non_local_definitions)]
         impl ::preheat::__private::UniqueTaskId<crate::#marker> for ::preheat::__private::TaskIdHash<#hash> {
             type Output = #output_ty;
         }
@@ -78,9 +96,17 @@ pub(crate) fn checks(
     }
 }
 
+/// A task id as the const generic of `TaskIdHash`: 128-bit FNV-1a, so that two ids of one crate
+/// never meet by accident.
+fn id_hash(id: &str) -> u128 {
+    const OFFSET: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+    const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
+    id.bytes().fold(OFFSET, |hash, byte| (hash ^ u128::from(byte)).wrapping_mul(PRIME))
+}
+
 /// 64-bit FNV-1a: small, stable across compiler versions, and the same in every macro call.
-fn id_hash(id: &str) -> u64 {
-    id.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3))
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3))
 }
 
 #[cfg(test)]
@@ -88,16 +114,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn markers_spell_the_directory() {
-        let span = Span::call_site();
-        assert_eq!(marker("meta", span), "__preheat_metadata_meta");
-        assert_eq!(marker("./tests/ui/meta/tasks/", span), "__preheat_metadata_tests_ui_meta_tasks");
-        assert_eq!(marker("../shared-meta", span), "__preheat_metadata_up_shared_meta");
+    fn markers_spell_the_directory_and_keep_lookalikes_apart() {
+        let name = |dir| marker(dir, Span::call_site()).to_string();
+        assert!(name("meta").starts_with("__preheat_metadata_meta_"), "{}", name("meta"));
+        assert!(name("../shared-meta").starts_with("__preheat_metadata_up_shared_meta_"));
+        assert_eq!(name("./tests/ui/meta/tasks/"), name("tests/ui/meta/tasks"));
+        assert_eq!(name("meta//"), name("meta"));
+        for (one, other) in [("my-meta", "my_meta"), ("Meta", "meta"), ("../x", "up/x"), ("/a/b", "a/b")] {
+            assert_ne!(name(one), name(other), "{one} and {other}");
+        }
     }
 
     #[test]
     fn ids_hash_apart() {
         assert_ne!(id_hash("order.close"), id_hash("order.closf"));
-        assert_eq!(id_hash(""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a(""), 0xcbf2_9ce4_8422_2325);
     }
 }

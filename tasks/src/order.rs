@@ -57,7 +57,8 @@ pub async fn order_created(input: OrderCreated) -> Result<OrderPlaced, ShopError
 
 /// Closes the order if it is still unpaid at its deadline and puts its items back; runs at the
 /// deadline, submitted by [`schedule_close`] when the order is placed. An order paid in time is
-/// marked paid instead, and one not yet due (a clock stepped back) is left to the sweep.
+/// marked paid instead. One not yet due by this process's clock (a delayed row submitted by a
+/// process whose clock runs ahead) is left open, for the sweep.
 #[task("order.close_unpaid")]
 pub async fn close_unpaid(input: CloseUnpaid) -> Result<Swept, ShopError> {
     let shop = shop()?;

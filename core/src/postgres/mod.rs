@@ -5,7 +5,7 @@
 //! it survives restarts, and any process whose runtime was started with
 //! [`RuntimeBuilder::postgres`](crate::RuntimeBuilder::postgres) may run it.
 //!
-//! ```no_run
+//! ```rust,standalone_crate,no_run
 //! use preheat::postgres::Postgres;
 //! use preheat::{Runtime, task};
 //! # preheat::metadata!("meta");

@@ -4,7 +4,7 @@
 //! Read on the transaction itself, a query sees the rows it inserted before the commit; read on
 //! another connection, only committed rows. So a test checks both sides of the commit:
 //!
-//! ```no_run
+//! ```rust,standalone_crate,no_run
 //! # use preheat::{task, testing::postgres::inserted};
 //! # #[task("order.timeout_close")]
 //! # async fn close_unpaid(_input: u64) -> Result<(), String> { Ok(()) }

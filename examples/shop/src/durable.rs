@@ -74,7 +74,7 @@ pub(crate) async fn run(
     // Rows completed so far, over every task: flows, schedule ticks and the campaign's runs.
     let tasks_run = pg.counts().await?.completed as u64;
     // The sweep runs in the workers: they keep running until it has closed what it must.
-    let closing_wait = traffic::overdue_closed(&storefront, sent.last_deadline, CLOSING_PATIENCE).await?;
+    let closing_wait = traffic::overdue_closed(&pg, &storefront, sent.last_deadline, CLOSING_PATIENCE).await?;
 
     for worker in &mut workers {
         worker.stop();

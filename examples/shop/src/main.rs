@@ -111,7 +111,7 @@ async fn run(options: Options) -> Result<bool, Box<dyn Error>> {
         .filter_map(|task| rt.stats(task.id()))
         .map(|stats| stats.submitted - stats.queued as u64)
         .sum();
-    let closing_wait = traffic::overdue_closed(storefront, traffic.last_deadline, CLOSING_PATIENCE).await?;
+    let closing_wait = traffic::overdue_closed(&rt, storefront, traffic.last_deadline, CLOSING_PATIENCE).await?;
     let audit = storefront.audit(shop_tasks::clock::now()).await?;
     let this_process = Process {
         name: None,

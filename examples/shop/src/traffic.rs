@@ -62,6 +62,10 @@ pub(crate) trait Tasks {
     async fn order_flow(&self, order: OrderCreated) -> Result<Self::Flow, Box<dyn Error>>;
     /// The order's close at its deadline, `order.close_unpaid`.
     async fn close_at_deadline(&self, order: &NewOrder) -> Result<(), Box<dyn Error>>;
+    /// The order is paid: its close is not needed any more.
+    fn cancel_close(&self, order_id: u64);
+    /// Closes scheduled and not run yet, that this side knows of.
+    fn closes_waiting(&self) -> usize;
     async fn campaign_run(&self, campaign: IssueCampaign) -> Result<Self::CampaignRun, Box<dyn Error>>;
 }
 
@@ -76,6 +80,15 @@ impl Tasks for Runtime {
     async fn close_at_deadline(&self, order: &NewOrder) -> Result<(), Box<dyn Error>> {
         schedule_close(self, order)?;
         Ok(())
+    }
+
+    fn cancel_close(&self, order_id: u64) {
+        self.cancel(close_key(order_id));
+    }
+
+    /// The shop's only delayed tasks are its closes.
+    fn closes_waiting(&self) -> usize {
+        self.delayed()
     }
 
     async fn campaign_run(&self, campaign: IssueCampaign) -> Result<Completion<issue_campaign>, Box<dyn Error>> {
@@ -102,6 +115,15 @@ impl Tasks for Postgres {
             .submit(self)
             .await?;
         Ok(())
+    }
+
+    /// The task table has no cancel by key: the row runs at the deadline, finds the order paid
+    /// and does nothing.
+    fn cancel_close(&self, _order_id: u64) {}
+
+    /// The workers run the delayed rows; waiting for them is `flows_finished`'s part.
+    fn closes_waiting(&self) -> usize {
+        0
     }
 
     async fn campaign_run(&self, campaign: IssueCampaign) -> Result<(), Box<dyn Error>> {
@@ -171,6 +193,7 @@ pub(crate) async fn send<T: Tasks>(tasks: &T, storefront: &Shop, options: &Optio
         tasks.close_at_deadline(&order).await?;
         if rng.f64() * 100.0 >= options.unpaid_percent {
             storefront.record_payment(order_id, now).await?;
+            tasks.cancel_close(order_id);
         }
         sent.last_deadline = Some(pay_by);
         sent.flows.push(tasks.order_flow(OrderCreated { order_id }).await?);
@@ -205,9 +228,11 @@ pub(crate) async fn run(rt: &Runtime, storefront: &Shop, options: &Options) -> R
 }
 
 /// Waits until every order past its deadline has been closed, by its own `order.close_unpaid` or
-/// by the sweep `order.timeout_close`; gives up `patience` after the last deadline, leaving the
-/// audit to report what is still open.
-pub(crate) async fn overdue_closed(
+/// by the sweep `order.timeout_close`, and no close is still waiting to run (the sweep may close
+/// an order a moment before its own close comes due); gives up `patience` after the last
+/// deadline, leaving the audit to report what is still open.
+pub(crate) async fn overdue_closed<T: Tasks>(
+    tasks: &T,
     storefront: &Shop,
     last_deadline: Option<SystemTime>,
     patience: Duration,
@@ -217,7 +242,8 @@ pub(crate) async fn overdue_closed(
     loop {
         let now = shop_tasks::clock::now();
         let audit = storefront.audit(now).await?;
-        if (now >= last_deadline && audit.overdue_open == 0) || now >= last_deadline + patience {
+        let settled = now >= last_deadline && audit.overdue_open == 0 && tasks.closes_waiting() == 0;
+        if settled || now >= last_deadline + patience {
             return Ok(started.elapsed());
         }
         // Closes run at the deadlines, the sweep every second: 100 ms is fine-grained enough.
