@@ -1,7 +1,7 @@
 //! The shop's tasks tested with `preheat::testing`, without a live runtime, sleeps or metrics:
 //! what a placed order submits, that its close is scheduled at its deadline and runs at +30 min,
 //! that inline runs never oversell, that a coupon batch retried after a failure issues each
-//! coupon once, and what the schedules submit as time moves.
+//! coupon once, what the schedules submit as time moves, and the scheduled tasks run once each.
 //!
 //! One test: the tasks' database is process-wide (see `flow.rs`).
 
@@ -12,8 +12,8 @@ use std::time::{Duration, SystemTime};
 use common::{order, test_shop};
 use preheat::testing::{Fault, TestRuntime};
 use shop_tasks::{
-    IssueCampaign, OrderCreated, OrderStatus, ShopError, Stock, clock, close_overdue, close_unpaid, issue_campaign,
-    notify_payment, order_created, reserve_stock, sync_prices,
+    IssueCampaign, OrderCreated, OrderStatus, ShopError, Stock, Swept, clock, close_overdue, close_unpaid,
+    issue_campaign, notify_payment, order_created, reserve_stock, sync_prices,
 };
 
 #[tokio::test]
@@ -92,6 +92,10 @@ async fn the_shops_tasks_under_the_test_kit() {
     assert!(kit.run_next().await);
     assert_eq!(storefront.order_status(7).await.unwrap(), OrderStatus::Closed);
     assert_eq!(storefront.stock(2).await.unwrap(), Stock { available: 5, reserved: 0, stocked: 5 });
+    // The two scheduled tasks, each run once through the kit as a tick would run it: the sweep
+    // finds nothing left to close, the price refresh reprices both SKUs.
+    assert_eq!(kit.run_task(close_overdue, ()).await.unwrap(), Swept::default());
+    assert_eq!(kit.run_task(sync_prices, ()).await.unwrap().skus, 2);
     kit.shutdown().await.unwrap();
 
     // The schedules, with time moved by the test: the sweep every second from start, the price
