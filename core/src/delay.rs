@@ -57,8 +57,9 @@ struct Delayed {
     vtable: &'static TaskVTable,
     input: ErasedInput,
     name: Option<Box<str>>,
-    /// When it is due (also in the heap, which orders the jobs); read by a test runtime.
-    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
+    /// When it is due, for a test runtime's listing (the heap, which orders the jobs, also has
+    /// it, but keeps entries of cancelled jobs until they come up).
+    #[cfg(feature = "testing")]
     at: Instant,
 }
 
@@ -136,7 +137,15 @@ impl Delays {
         let seq = state.next;
         state.next += 1;
         let name: Option<Box<str>> = name.map(Into::into);
-        let job = Delayed { seq, task, vtable, input, name: name.clone(), at };
+        let job = Delayed {
+            seq,
+            task,
+            vtable,
+            input,
+            name: name.clone(),
+            #[cfg(feature = "testing")]
+            at,
+        };
         let slot = state.jobs.insert(job);
         let key = match name {
             Some(name) => {

@@ -241,8 +241,18 @@ pub(crate) struct Timetable {
 
 #[cfg(feature = "testing")]
 enum Times {
-    Every { grid: Grid, tick: u64 },
-    Cron { cron: Box<cron::Schedule>, tz: chrono_tz::Tz, wall: DateTime<Utc>, at: Instant },
+    Every {
+        grid: Grid,
+        tick: u64,
+    },
+    /// Never fires: a schedule it cannot read (the macro refuses those at compile time).
+    Never,
+    Cron {
+        cron: Box<cron::Schedule>,
+        tz: chrono_tz::Tz,
+        wall: DateTime<Utc>,
+        at: Instant,
+    },
 }
 
 #[cfg(feature = "testing")]
@@ -263,7 +273,7 @@ impl Timetable {
             }
             (None, Some(Ok((cron, tz)))) => Times::Cron { cron: Box::new(cron), tz, wall, at: now },
             // The macro parsed the schedule at compile time: no other case reaches here.
-            (None, _) => Times::Every { grid: Grid { start: now, every: Duration::MAX }, tick: u64::MAX },
+            (None, _) => Times::Never,
         };
         let mut timetable = Self { ticker, times, next: None };
         timetable.next = timetable.after(now);
@@ -287,7 +297,7 @@ impl Timetable {
 
     fn after(&self, now: Instant) -> Option<Instant> {
         match &self.times {
-            Times::Every { tick: u64::MAX, .. } => None,
+            Times::Never => None,
             Times::Every { grid, tick } => Some(grid.at(*tick)),
             Times::Cron { cron, tz, wall, at } => {
                 let wall_now = *wall + chrono::Duration::from_std(now - *at).ok()?;

@@ -93,16 +93,18 @@ fn panic_message(assert: impl FnOnce()) -> String {
 // through this lock, so that `cargo test`'s threads do not interleave them.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-fn reset() {
+/// Takes the lock and zeroes the counters, for a test that reads them.
+async fn fresh_counters() -> tokio::sync::MutexGuard<'static, ()> {
+    let serial = SERIAL.lock().await;
     for counter in [&PLACED, &RESERVED, &CLOSED] {
         counter.store(0, Ordering::SeqCst);
     }
+    serial
 }
 
 #[tokio::test(start_paused = true)]
 async fn manual_mode_records_submits_and_runs_them_when_asked() {
-    let _serial = SERIAL.lock().await;
-    reset();
+    let _serial = fresh_counters().await;
     let kit = TestRuntime::manual().supply("kitdb").start().await.unwrap();
     kit.submit_detached(place, order(42)).await.unwrap();
 
@@ -130,8 +132,7 @@ async fn manual_mode_records_submits_and_runs_them_when_asked() {
 
 #[tokio::test(start_paused = true)]
 async fn inline_mode_runs_the_submit_and_what_follows_before_it_returns() {
-    let _serial = SERIAL.lock().await;
-    reset();
+    let _serial = fresh_counters().await;
     let kit = TestRuntime::inline().supply("kitdb").start().await.unwrap();
     let placed = kit.submit(place, order(7)).await.unwrap();
     // Everything already ran: the task, its `ctx.submit` and the flow's downstream task.
@@ -154,8 +155,7 @@ async fn inline_mode_runs_the_submit_and_what_follows_before_it_returns() {
 
 #[tokio::test(start_paused = true)]
 async fn a_delayed_task_fires_when_the_clock_reaches_it_and_not_before() {
-    let _serial = SERIAL.lock().await;
-    reset();
+    let _serial = fresh_counters().await;
     let kit = TestRuntime::inline().supply("kitdb").start().await.unwrap();
     let start = tokio::time::Instant::now();
     kit.delay(close, 1).key("order-1-close").after(30 * MINUTE).unwrap();
@@ -277,8 +277,7 @@ async fn without_supply_the_warmer_runs_and_its_failure_fails_the_start() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_mode_runs_the_real_pools_and_still_records() {
-    let _serial = SERIAL.lock().await;
-    reset();
+    let _serial = fresh_counters().await;
     let kit = TestRuntime::live().supply("kitdb").start().await.unwrap();
     let report = kit.submit_flow(place, order(3)).await.unwrap().outcome().await;
     assert!(report.succeeded(), "{report:?}");

@@ -66,9 +66,9 @@ pub(crate) fn checks(
     document: &DocumentSummary,
 ) -> TokenStream {
     let marker = marker(&task.metadata_dir(), task.id.span());
-    let hash = id_hash(&task.id.value());
+    let hash = fnv1a(&task.id.value());
     let output_of = |id: &str| {
-        let hash = id_hash(id);
+        let hash = fnv1a(id);
         quote_spanned!(task.id.span()=>
             <::preheat::__private::TaskIdHash<#hash> as ::preheat::__private::UniqueTaskId<crate::#marker>>::Output
         )
@@ -96,17 +96,13 @@ pub(crate) fn checks(
     }
 }
 
-/// A task id as the const generic of `TaskIdHash`: 128-bit FNV-1a, so that two ids of one crate
-/// never meet by accident.
-fn id_hash(id: &str) -> u128 {
+/// 128-bit FNV-1a: small, stable across compiler versions, and the same in every macro call.
+/// A task id's is `TaskIdHash`'s const generic (128 bits, so that two ids of one crate never
+/// meet by accident); a directory's low 32 bits end its marker's name.
+fn fnv1a(text: &str) -> u128 {
     const OFFSET: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
     const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
-    id.bytes().fold(OFFSET, |hash, byte| (hash ^ u128::from(byte)).wrapping_mul(PRIME))
-}
-
-/// 64-bit FNV-1a: small, stable across compiler versions, and the same in every macro call.
-fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3))
+    text.bytes().fold(OFFSET, |hash, byte| (hash ^ u128::from(byte)).wrapping_mul(PRIME))
 }
 
 #[cfg(test)]
@@ -127,7 +123,7 @@ mod tests {
 
     #[test]
     fn ids_hash_apart() {
-        assert_ne!(id_hash("order.close"), id_hash("order.closf"));
-        assert_eq!(fnv1a(""), 0xcbf2_9ce4_8422_2325);
+        assert_ne!(fnv1a("order.close"), fnv1a("order.closf"));
+        assert_eq!(fnv1a(""), 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d);
     }
 }
