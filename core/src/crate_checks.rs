@@ -46,6 +46,35 @@ impl<T> InputFromUpstream<T> for T {}
 /// `Input` is `Upstream`.
 pub const fn input_from_upstream<Input: InputFromUpstream<Upstream>, Upstream>() {}
 
+/// Implemented once per variant of a task with `variants`, by the variant's function, keyed by
+/// the hash of the id and the variant's name: a second function of one variant is a conflicting
+/// impl, and each variant's function reads the next one's types through it.
+#[diagnostic::on_unimplemented(
+    message = "a variant listed in this task's `variants` has no `#[task]` function in this crate",
+    label = "the variant listed after this function's has no function",
+    note = "every variant in `variants` needs a function `#[task(\"id\", variant = \"name\")]` with the same input and output; the function of the first variant may leave out `variant = ...`"
+)]
+pub trait VariantOf<Directory> {
+    /// The variant's input type.
+    type Input;
+    /// The variant's output type.
+    type Output;
+}
+
+/// Holds when two variants of a task take the same input and return the same output.
+#[diagnostic::on_unimplemented(
+    message = "the variants of one task must take the same input and return the same output: this function's are `{Self}`, but the next variant's in `variants` are `{Next}`",
+    label = "(input, output) of this variant",
+    note = "a submit may run any variant, so each must accept what the others accept and return what they return"
+)]
+pub trait SameAsNextVariant<Next> {}
+
+impl<T> SameAsNextVariant<T> for T {}
+
+/// The check each variant's function expands to, in a `const`: it compiles only when its
+/// `(input, output)` is the next variant's.
+pub const fn same_as_next_variant<This: SameAsNextVariant<Next>, Next>() {}
+
 /// Fails the build when `metadata!` is called below the crate root, where the tasks of other
 /// modules would not find its marker type. `module_path` is the caller's `module_path!()`.
 pub const fn at_crate_root(module_path: &str) {

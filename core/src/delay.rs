@@ -202,7 +202,9 @@ impl Delays {
     pub(crate) fn submit_due(&self, pools: &Pools, now: Instant) -> Option<Instant> {
         let (ready, next) = self.take_due(now);
         for job in ready {
-            let submit = || crate::flow::submit_root(pools, job.task, job.input, None);
+            // A named delayed task routes by its name: one order's close, one variant.
+            let route = || crate::route::Route::new().or_key(job.name.as_deref().map(crate::route::stable_hash));
+            let submit = || crate::flow::submit_root(pools, job.task, job.input, None, route);
             #[cfg(feature = "testing")]
             let submitted = match pools.harness() {
                 Some(harness) => harness.firing(job.name.as_deref(), submit),

@@ -39,6 +39,8 @@ pub struct TaskEntry {
     pub(crate) output: TypeInfo,
     /// For a task with several upstream tasks: how many, and its tuple input's parts.
     pub(crate) fan_in: Option<FanInEntry>,
+    /// For a task with `variants`: which one this function is.
+    pub(crate) variant: Option<&'static str>,
 }
 
 /// A type, for the registry's edge checks and their messages.
@@ -80,6 +82,7 @@ impl TaskEntry {
             input: TypeInfo::of::<T::Input>(),
             output: TypeInfo::of::<T::Output>(),
             fan_in: None,
+            variant: None,
         }
     }
 
@@ -91,6 +94,11 @@ impl TaskEntry {
     /// Marks the task as following `upstream` tasks, whose outputs its tuple input `I` holds.
     pub const fn fan_in<I: FanIn + Sync>(self, upstream: usize) -> Self {
         Self { fan_in: Some(FanInEntry { upstream, parts: I::parts, assemble: assemble::<I> }), ..self }
+    }
+
+    /// Marks the function as the variant `name` of its task.
+    pub const fn variant(self, name: &'static str) -> Self {
+        Self { variant: Some(name), ..self }
     }
 
     /// Where the function is, as `file:line`.

@@ -19,6 +19,7 @@ use crate::job::{End, Ended, Job, Watch, Watcher};
 use crate::pool::Wait;
 use crate::pools::Pools;
 use crate::registry::Registry;
+use crate::route::{Route, stable_hash};
 use crate::sync::lock;
 use crate::task::{Refusal, RefusalReason, Submitter, Task};
 
@@ -46,6 +47,8 @@ pub(crate) struct FlowRun {
     /// Told when the root task ends, for a schedule's overlap policy.
     root_watch: Option<Arc<dyn Watcher>>,
     root: usize,
+    /// The colour of the scope the run was started in (see [`Route::colour`]).
+    colour: Option<Arc<str>>,
 }
 
 struct State {
@@ -86,7 +89,19 @@ impl FlowRun {
         let id = FlowId::next();
         let (done, _) = watch::channel(state.open == 0);
         tracing::debug!(flow = %id, root = registry.tasks()[root].id(), "flow started");
-        Arc::new(Self { id, pools, registry, state: Mutex::new(state), done, root_watch, root })
+        // Only a run with variants to route needs the colour, but reading it is cheap.
+        let colour = Route::current().and_then(|route| route.colour_name().cloned());
+        Arc::new(Self { id, pools, registry, state: Mutex::new(state), done, root_watch, root, colour })
+    }
+
+    /// How the run's downstream tasks pick their variants: by the run's id, so that one run
+    /// keeps to one variant at each weight, in the colour the root was submitted in.
+    fn route(&self) -> Route {
+        let route = match &self.colour {
+            Some(colour) => Route::new().colour(colour.clone()),
+            None => Route::new(),
+        };
+        route.or_key(Some(stable_hash(&self.id)))
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -158,7 +173,7 @@ impl Watcher for FlowRun {
         for (next, input) in ready {
             let watch = End::Watch(Watch { watcher: self.clone(), task: next });
             let submitted = match self.pools.upgrade() {
-                Some(pools) => push(&pools, next, input, watch),
+                Some(pools) => push(&pools, next, input, watch, || self.route()),
                 None => Err(RefusalReason::Closed),
             };
             if let Err(reason) = submitted {
@@ -295,15 +310,22 @@ pub(crate) fn submit_root(
     index: usize,
     input: ErasedInput,
     root: Option<Arc<dyn Watcher>>,
+    route: impl FnOnce() -> Route,
 ) -> Result<(), RefusalReason> {
     let end = end_for(pools, index, root, None);
-    push(pools, index, input, end)
+    push(pools, index, input, end, route)
 }
 
 /// Queues a job without waiting; a refused job is dropped (nobody can take its input back),
 /// and the reason returned.
-fn push(pools: &Pools, index: usize, input: ErasedInput, end: End) -> Result<(), RefusalReason> {
-    let pool = pools.pool(index).ok_or(RefusalReason::Closed)?;
+fn push(
+    pools: &Pools,
+    index: usize,
+    input: ErasedInput,
+    end: End,
+    route: impl FnOnce() -> Route,
+) -> Result<(), RefusalReason> {
+    let pool = pools.pool_for(index, route).ok_or(RefusalReason::Closed)?;
     pool.push_now(Job::new(pool.task(), input, end), Wait::Background).map_err(|refused| refused.reason)
 }
 
@@ -317,7 +339,7 @@ pub(crate) fn refusal_text(reason: RefusalReason) -> &'static str {
 
 impl Submitter for Pools {
     fn submit_from_task(&self, index: usize, input: ErasedInput) -> Result<(), Refusal> {
-        let pool = self.pool(index).ok_or(RefusalReason::Closed);
+        let pool = self.pool_for(index, || Route::current().unwrap_or_default()).ok_or(RefusalReason::Closed);
         let pool = match pool {
             Ok(pool) => pool,
             Err(reason) => return Err(Refusal { reason, input }),

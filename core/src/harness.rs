@@ -34,6 +34,8 @@ pub(crate) struct Harness {
 #[derive(Clone, Debug)]
 pub(crate) struct Queued {
     pub(crate) task: usize,
+    /// The pool it went to: the task's, or one of its variants'.
+    pub(crate) pool: usize,
     /// The input as JSON (`Err`: it does not serialize), read back typed by the test.
     pub(crate) input: Result<serde_json::Value, String>,
     pub(crate) at: Instant,
@@ -64,16 +66,16 @@ impl Harness {
     }
 
     /// What the log will say of `job` if the pool takes it: read before the push moves it.
-    pub(crate) fn describe(&self, task: usize, job: &Job) -> Queued {
+    pub(crate) fn describe(&self, task: usize, pool: usize, job: &Job) -> Queued {
         let input = crate::erased::input_json_guarded(job.task, &job.input);
         let key = lock(&self.firing).clone();
-        Queued { task, input, at: Instant::now(), flow: job.flow(), key }
+        Queued { task, pool, input, at: Instant::now(), flow: job.flow(), key }
     }
 
     /// The pool took the job.
     pub(crate) fn queued(&self, entry: Queued) {
         if self.held {
-            lock(&self.order).push_back(entry.task);
+            lock(&self.order).push_back(entry.pool);
         }
         lock(&self.log).push(entry);
     }

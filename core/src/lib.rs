@@ -37,6 +37,7 @@ mod readiness;
 mod record;
 mod registry;
 mod retry;
+mod route;
 mod runtime;
 mod schedule;
 mod sync;
@@ -60,6 +61,7 @@ pub use readiness::{Lifecycle, Phase, Readiness, ResourceState};
 pub use record::ShutdownError;
 pub use record::TaskRecord;
 pub use registry::{RegisteredTask, Registry};
+pub use route::{Route, WeightsError};
 pub use runtime::{Delay, Runtime, RuntimeBuilder};
 pub use schedule::ScheduleStats;
 pub use task::{Ctx, Task};
@@ -71,7 +73,10 @@ pub mod __private {
     pub use include_dir;
     pub use linkme;
 
-    pub use crate::crate_checks::{InputFromUpstream, TaskIdHash, UniqueTaskId, at_crate_root, input_from_upstream};
+    pub use crate::crate_checks::{
+        InputFromUpstream, SameAsNextVariant, TaskIdHash, UniqueTaskId, VariantOf, at_crate_root, input_from_upstream,
+        same_as_next_variant,
+    };
     pub use crate::entry::{METADATA, MetadataDir, MetadataDocument, TASKS, TaskEntry};
     pub use crate::task::TaskSlot;
     pub use crate::warmup::{WARMERS, WarmFuture, WarmerEntry, warm_result};

@@ -35,8 +35,13 @@ use crate::warmup::ResourceWait;
 
 /// What a pool needs from the table it belongs to.
 pub(crate) struct PoolContext {
-    /// The task's index in the registry.
+    /// The function's index in the registry.
     pub(crate) index: usize,
+    /// The task's: the same, or for a variant, its task's first variant's.
+    #[cfg(feature = "testing")]
+    pub(crate) task_index: usize,
+    /// For a task with `variants`: which of the registry's variant groups it is in.
+    pub(crate) variants: Option<usize>,
     pub(crate) task: &'static TaskVTable,
     pub(crate) meta: &'static TaskMeta,
     /// For tasks that submit tasks (`Ctx::submit`): the pool table, which the pool must not keep
@@ -111,9 +116,14 @@ pub(crate) struct Refused {
 
 /// The pool of one task.
 pub(crate) struct Pool {
-    /// The task's index in the registry, which a test runtime's log names.
+    /// The function's index in the registry, which a test runtime's held jobs name.
     #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     index: usize,
+    /// The task's index, which a test runtime's log and faults name.
+    #[cfg(feature = "testing")]
+    task_index: usize,
+    /// For a task with `variants`: its group, whose router picks the pool of each submit.
+    pub(crate) variants: Option<usize>,
     task: &'static TaskVTable,
     pub(crate) meta: &'static TaskMeta,
     queue: JobQueue,
@@ -138,10 +148,24 @@ impl Pool {
     /// Builds the pool and spawns its `workers.min` workers; each sends one message on `ready`
     /// once it is about to park.
     pub(crate) fn start(context: PoolContext, ready: Option<mpsc::UnboundedSender<()>>) -> Arc<Self> {
-        let PoolContext { index, task, meta, submitter, shared, handle, resources } = context;
+        let PoolContext {
+            index,
+            #[cfg(feature = "testing")]
+            task_index,
+            variants,
+            task,
+            meta,
+            submitter,
+            shared,
+            handle,
+            resources,
+        } = context;
         let workers = if held(&shared) { 0 } else { meta.workers.min };
         let pool = Arc::new_cyclic(|this| Self {
             index,
+            #[cfg(feature = "testing")]
+            task_index,
+            variants,
             task,
             meta,
             queue: JobQueue::new(meta.queue.capacity as usize),
@@ -176,7 +200,8 @@ impl Pool {
     /// Only [`Wait::Caller`] ever makes the future wait.
     pub(crate) async fn push(&self, job: Job, wait: Wait) -> Result<(), Refused> {
         #[cfg(feature = "testing")]
-        let logged = self.shared.harness.as_ref().map(|harness| (harness, harness.describe(self.index, &job)));
+        let logged =
+            self.shared.harness.as_ref().map(|harness| (harness, harness.describe(self.task_index, self.index, &job)));
         #[cfg(feature = "testing")]
         let queued = || {
             if let Some((harness, entry)) = logged {
@@ -439,7 +464,7 @@ impl Pool {
             // The input's clone is user code too: it runs inside the attempt, under the guard.
             let run = (task.attempt)(ctx, flight.input(), keep_output);
             #[cfg(feature = "testing")]
-            let run = match self.shared.harness.as_ref().and_then(|harness| harness.fault(self.index, attempt)) {
+            let run = match self.shared.harness.as_ref().and_then(|harness| harness.fault(self.task_index, attempt)) {
                 Some(fault) => fault,
                 None => run,
             };

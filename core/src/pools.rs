@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 
 use crate::pool::{Pool, PoolContext, Shared};
 use crate::registry::Registry;
+use crate::route::{Route, Router};
 use crate::sync::lock;
 use crate::task::Submitter;
 use crate::warmup::Resources;
@@ -21,6 +22,8 @@ pub(crate) struct Pools {
     pub(crate) registry: &'static Registry,
     /// Indexed like `registry.tasks()`; empty cells are lazy pools not yet needed.
     cells: Box<[OnceCell<Arc<Pool>>]>,
+    /// One per task with `variants`, in the registry's order of them.
+    routers: Box<[Router]>,
     pub(crate) shared: Arc<Shared>,
     handle: Handle,
     resources: Arc<Resources>,
@@ -41,6 +44,7 @@ impl Pools {
         Arc::new_cyclic(|this| Self {
             registry,
             cells: registry.tasks().iter().map(|_| OnceCell::new()).collect(),
+            routers: registry.variant_groups().iter().map(Router::new).collect(),
             shared: Arc::new(shared),
             handle,
             resources,
@@ -62,6 +66,9 @@ impl Pools {
             let submitter: Weak<dyn Submitter> = self.this.clone();
             let context = PoolContext {
                 index,
+                #[cfg(feature = "testing")]
+                task_index: self.registry.task_of(index),
+                variants: self.registry.group_index(index),
                 task: task.vtable(),
                 meta: task.meta(),
                 submitter,
@@ -79,6 +86,23 @@ impl Pools {
             let closing = lock(&self.closing);
             (!*closing).then(|| self.build(index, None))
         })
+    }
+
+    /// The pool a job of task `index` goes to: its own, or for a task with `variants`, the
+    /// variant's that `route` picks. `route` is only read for a task with variants.
+    pub(crate) fn pool_for(&self, index: usize, route: impl FnOnce() -> Route) -> Option<&Arc<Pool>> {
+        // The task's own pool says whether it routes: it is in cache for the push anyway, where
+        // the registry's table would be one more load on every submit.
+        let pool = self.pool(index)?;
+        match pool.variants {
+            None => Some(pool),
+            Some(group) => self.pool(self.routers[group].pick(&route())),
+        }
+    }
+
+    /// The router of task `index`, if it has variants.
+    pub(crate) fn router(&self, index: usize) -> Option<&Router> {
+        self.registry.group_index(index).map(|group| &self.routers[group])
     }
 
     /// The pool of task `index` if it is built.

@@ -165,6 +165,49 @@ pub enum Problem {
         /// `file:line` of both functions.
         locations: [String; 2],
     },
+    /// Two functions claim the same variant of a task.
+    #[error(
+        "variant `{variant}` of task `{task}` is defined twice, at {} and at {}; give each function its own variant",
+        locations[0], locations[1]
+    )]
+    DuplicateVariant {
+        /// The task id.
+        task: String,
+        /// The variant both name.
+        variant: &'static str,
+        /// `file:line` of both functions.
+        locations: [String; 2],
+    },
+    /// A function's variant is not listed in its task's `variants`, or its task has none.
+    #[error(
+        "task `{task}` ({defined_at}) is variant `{variant}`, but {file} lists {}",
+        if listed.is_empty() { "no `variants` for it".to_owned() } else { format!("only {listed} in `variants`") }
+    )]
+    UnknownVariant {
+        /// The task id.
+        task: String,
+        /// The variant the function names.
+        variant: &'static str,
+        /// `file:line` of the function.
+        defined_at: String,
+        /// The metadata file.
+        file: &'static str,
+        /// The variants the file lists, quoted and comma-separated.
+        listed: String,
+    },
+    /// A variant listed in `variants` has no function in the binary.
+    #[error(
+        "{file}: task `{task}` lists variant `{variant}` in `variants`, but no `#[task(\"{task}\", variant = \"{variant}\")]` \
+         function is linked into this binary; write one, or drop `{variant}` from `variants`"
+    )]
+    MissingVariant {
+        /// The task id.
+        task: String,
+        /// The variant without a function.
+        variant: String,
+        /// The metadata file.
+        file: &'static str,
+    },
 }
 
 fn missing_handler(task: &str, file: &str, crate_name: &str, crate_linked: bool) -> String {

@@ -34,6 +34,29 @@ pub struct Registry {
     by_id: HashMap<String, usize>,
     /// One `#[warmup]` per resource, by resource name.
     warmers: Vec<&'static WarmerEntry>,
+    /// The tasks with `variants`, each with its functions' indices.
+    groups: Vec<VariantGroup>,
+    /// By task index, its group in `groups`, if its task has variants.
+    variants: Vec<Option<usize>>,
+}
+
+/// A task with `variants`: one registered function, and so one pool, per variant.
+#[derive(Debug)]
+pub(crate) struct VariantGroup {
+    /// The task's own index (its first variant's), which flows and submits name.
+    pub(crate) task: usize,
+    /// In the document's order.
+    pub(crate) members: Vec<Member>,
+}
+
+/// One variant of a [`VariantGroup`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Member {
+    /// The variant function's index.
+    pub(crate) index: usize,
+    pub(crate) name: &'static str,
+    /// The weight the YAML gives it.
+    pub(crate) weight: u32,
 }
 
 /// One task: its function and its metadata.
@@ -66,6 +89,11 @@ impl RegisteredTask {
         self.entry.defined_at()
     }
 
+    /// The variant this function is, for a task with `variants`.
+    pub fn variant(&self) -> Option<&'static str> {
+        self.entry.variant
+    }
+
     /// The task's table of typed functions.
     pub(crate) fn vtable(&self) -> &'static TaskVTable {
         let entry: &'static TaskEntry = self.entry;
@@ -76,9 +104,10 @@ impl RegisteredTask {
 static GLOBAL: Lazy<Result<Registry, RegistryError>> = Lazy::new(|| {
     let registry = Registry::from_linked(|_| true)?;
     // Only the global registry numbers the tasks' slots: a typed submit finds its pool by them.
+    // Every variant's handle names the task itself, and routing picks the variant.
     for (index, task) in registry.tasks.iter().enumerate() {
         if let Some(slot) = task.entry.slot {
-            slot.set(index);
+            slot.set(registry.task_of(index));
         }
     }
     Ok(registry)
@@ -211,40 +240,74 @@ impl Registry {
         let named: Vec<(&str, &TaskMeta)> = sources.iter().map(|s| (s.document.file, &s.document.meta)).collect();
         let mut problems: Vec<Problem> = preheat_meta::check_set(&named).into_iter().map(Problem::Metadata).collect();
 
-        let mut unclaimed: HashMap<&str, Source> = HashMap::with_capacity(sources.len());
+        let mut documents: HashMap<&str, Source> = HashMap::with_capacity(sources.len());
         for source in sources {
-            unclaimed.entry(&source.document.meta.id).or_insert(*source);
+            documents.entry(&source.document.meta.id).or_insert(*source);
         }
+        let mut claimed: HashMap<&str, Vec<usize>> = HashMap::with_capacity(sources.len());
         let mut tasks: Vec<RegisteredTask> = Vec::with_capacity(entries.len());
         let mut by_id: HashMap<String, usize> = HashMap::with_capacity(entries.len());
         let mut unembedded: Vec<(&'static str, Vec<String>)> = Vec::new();
         for &entry in entries {
-            if let Some(&index) = by_id.get(entry.id) {
-                problems.push(Problem::DuplicateTask {
-                    task: entry.id.to_owned(),
-                    locations: [tasks[index].defined_at(), entry.defined_at()],
-                });
-                continue;
-            }
-            match unclaimed.remove(entry.id) {
-                Some(source) => {
-                    by_id.insert(entry.id.to_owned(), tasks.len());
-                    let document = source.document;
-                    tasks.push(RegisteredTask { entry, meta: &document.meta, metadata_file: document.file });
-                }
+            let Some(source) = documents.get(entry.id) else {
                 // A crate that embeds nothing is one mistake, not one per task.
-                None if !sources.iter().any(|source| source.crate_name == entry.crate_name) => {
+                if !sources.iter().any(|source| source.crate_name == entry.crate_name) {
                     match unembedded.iter_mut().find(|(crate_name, _)| *crate_name == entry.crate_name) {
                         Some((_, tasks)) => tasks.push(entry.id.to_owned()),
                         None => unembedded.push((entry.crate_name, vec![entry.id.to_owned()])),
                     }
+                } else {
+                    problems.push(Problem::MissingMetadata {
+                        task: entry.id.to_owned(),
+                        defined_at: entry.defined_at(),
+                        crate_name: entry.crate_name.to_owned(),
+                    });
                 }
-                None => problems.push(Problem::MissingMetadata {
-                    task: entry.id.to_owned(),
-                    defined_at: entry.defined_at(),
-                    crate_name: entry.crate_name.to_owned(),
-                }),
+                continue;
+            };
+            let functions = claimed.get(entry.id).map_or(&[][..], Vec::as_slice);
+            if let Some(&twin) = functions.iter().find(|&&index| tasks[index].entry.variant == entry.variant) {
+                let locations = [tasks[twin].defined_at(), entry.defined_at()];
+                problems.push(match entry.variant {
+                    Some(variant) => Problem::DuplicateVariant { task: entry.id.to_owned(), variant, locations },
+                    None => Problem::DuplicateTask { task: entry.id.to_owned(), locations },
+                });
+                continue;
             }
+            let document = source.document;
+            let variants = &document.meta.variants;
+            match entry.variant {
+                Some(variant) if !variants.iter().any(|listed| listed.name == variant) => {
+                    let listed = variants.iter().map(|v| format!("`{}`", v.name)).collect::<Vec<_>>().join(", ");
+                    problems.push(Problem::UnknownVariant {
+                        task: entry.id.to_owned(),
+                        variant,
+                        defined_at: entry.defined_at(),
+                        file: document.file,
+                        listed,
+                    });
+                    continue;
+                }
+                // Only an entry made by hand: `#[task]` names the first variant for a function
+                // that names none.
+                None if !variants.is_empty() => {
+                    problems.push(Problem::MissingVariant {
+                        task: entry.id.to_owned(),
+                        variant: document.meta.first_variant().unwrap_or_default().to_owned(),
+                        file: document.file,
+                    });
+                    continue;
+                }
+                _ => {}
+            }
+            // The task's index is its first variant's (or its only function's): what flows,
+            // schedules and typed submits name, and what routing starts from.
+            if entry.variant.is_none() || entry.variant == document.meta.first_variant() {
+                by_id.insert(entry.id.to_owned(), tasks.len());
+            }
+            // Claimed only once accepted: a rejected function leaves its document unclaimed.
+            claimed.entry(entry.id).or_default().push(tasks.len());
+            tasks.push(RegisteredTask { entry, meta: &document.meta, metadata_file: document.file });
         }
         problems.extend(
             unembedded
@@ -252,24 +315,54 @@ impl Registry {
                 .map(|(crate_name, tasks)| Problem::NoMetadataEmbedded { crate_name: crate_name.to_owned(), tasks }),
         );
         // In document order, so that the report reads like the files.
+        let mut groups = Vec::new();
         for source in sources {
-            let id: &str = &source.document.meta.id;
-            if unclaimed.remove(id).is_some() {
+            let meta = &source.document.meta;
+            let Some(functions) = claimed.get(meta.id.as_ref()) else {
                 problems.push(Problem::MissingHandler {
-                    task: id.to_owned(),
+                    task: meta.id.to_string(),
                     file: source.document.file.to_owned(),
                     crate_name: source.crate_name.to_owned(),
                     crate_linked: entries.iter().any(|entry| entry.crate_name == source.crate_name),
                 });
+                continue;
+            };
+            if meta.variants.is_empty() || !std::ptr::eq(documents[meta.id.as_ref()].document, source.document) {
+                continue;
+            }
+            let mut members = Vec::with_capacity(meta.variants.len());
+            for variant in meta.variants.iter() {
+                match functions.iter().find(|&&index| tasks[index].entry.variant == Some(variant.name.as_ref())) {
+                    Some(&index) => members.push(Member {
+                        index,
+                        name: tasks[index].entry.variant.unwrap_or_default(),
+                        weight: variant.weight,
+                    }),
+                    None => problems.push(Problem::MissingVariant {
+                        task: meta.id.to_string(),
+                        variant: variant.name.to_string(),
+                        file: source.document.file,
+                    }),
+                }
+            }
+            if members.len() == meta.variants.len() {
+                groups.push(VariantGroup { task: members[0].index, members });
             }
         }
         problems.extend(resource_problems(&tasks, warmers));
         if !problems.is_empty() {
             return Err(RegistryError { problems });
         }
+        // Only a task's own index has edges: its other variants are pools to route to.
         let upstream: Vec<Vec<usize>> = tasks
             .iter()
-            .map(|task| task.meta.upstream.iter().filter_map(|id| by_id.get(id.as_ref()).copied()).collect())
+            .enumerate()
+            .map(|(index, task)| match by_id.get(task.id()) {
+                Some(&own) if own == index => {
+                    task.meta.upstream.iter().filter_map(|id| by_id.get(id.as_ref()).copied()).collect()
+                }
+                _ => Vec::new(),
+            })
             .collect();
         let mut downstream = vec![Vec::new(); tasks.len()];
         for (task, ups) in upstream.iter().enumerate() {
@@ -284,7 +377,13 @@ impl Registry {
         // By name: the linker's order is not the source's, and reports should not depend on it.
         let mut warmers = warmers.to_vec();
         warmers.sort_by_key(|warmer| warmer.resource);
-        Ok(Self { tasks, upstream, downstream, by_id, warmers })
+        let mut variants = vec![None; tasks.len()];
+        for (group, members) in groups.iter().enumerate() {
+            for member in &members.members {
+                variants[member.index] = Some(group);
+            }
+        }
+        Ok(Self { tasks, upstream, downstream, by_id, warmers, groups, variants })
     }
 
     /// Every `#[warmup]` function, one per resource, by resource name.
@@ -317,6 +416,26 @@ impl Registry {
 
     pub(crate) fn index_of_id(&self, id: &str) -> Option<usize> {
         self.by_id.get(id).copied()
+    }
+
+    /// The task a function's index belongs to: itself, or its task's first variant.
+    pub(crate) fn task_of(&self, index: usize) -> usize {
+        self.variants_at(index).map_or(index, |group| group.task)
+    }
+
+    /// The variants of the task at `index`, if it has any.
+    pub(crate) fn variants_at(&self, index: usize) -> Option<&VariantGroup> {
+        self.group_index(index).map(|group| &self.groups[group])
+    }
+
+    /// Which of [`variant_groups`](Self::variant_groups) the task at `index` is in.
+    pub(crate) fn group_index(&self, index: usize) -> Option<usize> {
+        self.variants[index]
+    }
+
+    /// Every task with `variants`.
+    pub(crate) fn variant_groups(&self) -> &[VariantGroup] {
+        &self.groups
     }
 }
 
@@ -497,6 +616,44 @@ mod tests {
                  input is `()`",
                 "task `stock.reserve` follows 2 task(s), so its input must be a tuple of their outputs, one per upstream \
                  task in order, but it is `()`",
+            ]
+        );
+    }
+
+    static RESERVE_V1: TaskEntry = TaskEntry::of::<Reserve>("shop-tasks", "src/stock.rs", 50).variant("v1");
+    static RESERVE_V2: TaskEntry = TaskEntry::of::<Reserve>("shop-tasks", "src/stock.rs", 60).variant("v2");
+    static RESERVE_V2_AGAIN: TaskEntry = TaskEntry::of::<Reserve>("shop-tasks", "src/other.rs", 70).variant("v2");
+    static CLOSE_V9: TaskEntry = TaskEntry::of::<Close>("shop-tasks", "src/order.rs", 80).variant("v9");
+
+    #[test]
+    fn variants_join_under_their_task_and_route_from_its_first() {
+        let files = [file(
+            "shop-tasks",
+            "a.yaml",
+            "id: stock.reserve\nvariants: { v1: 3, v2: 1 }\nupstream: [order.close]\n---\nid: order.close",
+        )];
+        let registry = Registry::build(&[&RESERVE_V2, &CLOSE, &RESERVE_V1], &files.concat(), &[]).unwrap();
+        let task = registry.index_of_id("stock.reserve").unwrap();
+        assert_eq!(registry.tasks()[task].variant(), Some("v1"), "the task's index is its first variant's");
+        let group = registry.variants_at(task).unwrap();
+        let members: Vec<_> = group.members.iter().map(|m| (m.name, m.weight, registry.task_of(m.index))).collect();
+        assert_eq!(members, [("v1", 3, task), ("v2", 1, task)]);
+        assert_eq!(registry.downstream(registry.index_of_id("order.close").unwrap()), [task], "one edge, to the task");
+        assert!(registry.upstream(group.members[1].index).is_empty(), "a variant's pool has no edges of its own");
+    }
+
+    #[test]
+    fn variants_without_functions_or_twice_are_named() {
+        let files =
+            [file("shop-tasks", "a.yaml", "id: stock.reserve\nvariants: { v1: 3, v2: 1 }\n---\nid: order.close")];
+        let problems = problems(&[&RESERVE_V2, &RESERVE_V2_AGAIN, &CLOSE_V9], &files);
+        assert_eq!(
+            problems,
+            [
+                "variant `v2` of task `stock.reserve` is defined twice, at src/stock.rs:60 and at src/other.rs:70; give each function its own variant",
+                "task `order.close` (src/order.rs:80) is variant `v9`, but shop-tasks/meta/a.yaml lists no `variants` for it",
+                "shop-tasks/meta/a.yaml: task `stock.reserve` lists variant `v1` in `variants`, but no `#[task(\"stock.reserve\", variant = \"v1\")]` function is linked into this binary; write one, or drop `v1` from `variants`",
+                "shop-tasks/meta/a.yaml: task `order.close` has metadata but no `#[task(\"order.close\")]` function in this binary",
             ]
         );
     }

@@ -195,7 +195,9 @@ impl Ticker {
     /// Submits one run; `runs.running` already counts it.
     fn launch(self: &Arc<Self>) {
         let submitted = match self.pools.upgrade() {
-            Some(pools) => crate::flow::submit_root(&pools, self.task, Box::new(()), Some(self.clone())),
+            Some(pools) => {
+                crate::flow::submit_root(&pools, self.task, Box::new(()), Some(self.clone()), crate::route::Route::new)
+            }
             None => Err(crate::task::RefusalReason::Closed),
         };
         match submitted {

@@ -10,6 +10,8 @@ pub(crate) struct TaskFn {
     pub(crate) id: LitStr,
     /// `metadata = "dir"`: where the id's document is, relative to this file.
     pub(crate) metadata: Option<LitStr>,
+    /// `variant = "v2"`: which of the task's `variants` this function implements.
+    pub(crate) variant: Option<LitStr>,
     pub(crate) item: ItemFn,
     /// The argument of type `Ctx`, if the function takes one.
     pub(crate) ctx: Option<PatType>,
@@ -27,7 +29,7 @@ impl TaskFn {
                 "missing task id; write it as a string literal: `#[task(\"order.timeout_close\")]`",
             ));
         }
-        let Args { id, metadata } = syn::parse2(args)?;
+        let Args { id, metadata, variant } = syn::parse2(args)?;
         let mut ctx = None;
         let mut input = None;
         let typed: Vec<&PatType> = item
@@ -48,7 +50,7 @@ impl TaskFn {
                 input = Some((*second).clone());
             }
         }
-        Ok(Self { id, metadata, item, ctx, input })
+        Ok(Self { id, metadata, variant, item, ctx, input })
     }
 
     /// The metadata directory as written, `meta` when the attribute names none.
@@ -65,10 +67,11 @@ pub(crate) fn is_ctx(ty: &Type) -> bool {
     }
 }
 
-/// The attribute's arguments: `"id"` and optionally `, metadata = "dir"`.
+/// The attribute's arguments: `"id"` and optionally `, metadata = "dir"` and `, variant = "v2"`.
 struct Args {
     id: LitStr,
     metadata: Option<LitStr>,
+    variant: Option<LitStr>,
 }
 
 impl Parse for Args {
@@ -79,28 +82,33 @@ impl Parse for Args {
                 "expected the task id as a string literal: `#[task(\"order.timeout_close\")]`",
             )
         })?;
-        let mut metadata = None;
+        let (mut metadata, mut variant) = (None, None);
         while !input.is_empty() {
             input.parse::<Token![,]>()?;
             if input.is_empty() {
                 break;
             }
             let key: Ident = input.parse()?;
-            if key != "metadata" {
-                return Err(syn::Error::new_spanned(
-                    &key,
-                    format!(
-                        "unknown argument `{key}`; the only one is `metadata = \"dir\"` (where the task's YAML is)"
-                    ),
-                ));
-            }
-            let hint = |error: syn::Error| syn::Error::new(error.span(), "write `metadata = \"path/to/meta\"`");
+            let (slot, example) = match key.to_string().as_str() {
+                "metadata" => (&mut metadata, "metadata = \"path/to/meta\""),
+                "variant" => (&mut variant, "variant = \"v2\""),
+                _ => {
+                    return Err(syn::Error::new_spanned(
+                        &key,
+                        format!(
+                            "unknown argument `{key}`; the arguments are `metadata = \"dir\"` (where the task's \
+                             YAML is) and `variant = \"name\"` (which of its `variants` this function is)"
+                        ),
+                    ));
+                }
+            };
+            let hint = |error: syn::Error| syn::Error::new(error.span(), format!("write `{example}`"));
             input.parse::<Token![=]>().map_err(hint)?;
-            let dir = input.parse::<LitStr>().map_err(hint)?;
-            if metadata.replace(dir).is_some() {
-                return Err(syn::Error::new_spanned(&key, "`metadata` is given twice; keep one"));
+            let value = input.parse::<LitStr>().map_err(hint)?;
+            if slot.replace(value).is_some() {
+                return Err(syn::Error::new_spanned(&key, format!("`{key}` is given twice; keep one")));
             }
         }
-        Ok(Self { id, metadata })
+        Ok(Self { id, metadata, variant })
     }
 }

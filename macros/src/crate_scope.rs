@@ -1,5 +1,5 @@
-//! The crate-wide checks `#[task]` expands to: one function per task id, and flow edges whose
-//! types agree. The mechanism (a marker type per metadata directory at the crate root, one trait
+//! The crate-wide checks `#[task]` expands to: one function per task id (and per variant), flow
+//! edges whose types agree, and variants that all have a function of the same signature. The mechanism (a marker type per metadata directory at the crate root, one trait
 //! impl per task) is described in `preheat`'s `crate_checks` module, which defines the traits.
 
 use std::path::{Component, Path};
@@ -81,8 +81,16 @@ pub(crate) fn checks(
             type Output = #output_ty;
         }
     );
+    let variants = variant_checks(task, &marker, output_ty, input_ty, document);
+    // Of a task with variants, only the first variant's function claims the id: the others
+    // claim their variant, and a flow edge reads the first's output (they all have the same).
+    let first = document.variants.first();
+    let claim = match &task.variant {
+        Some(variant) if first.is_some_and(|first| *first != variant.value()) => TokenStream::new(),
+        _ => claim,
+    };
     let upstream = match document.upstream.as_slice() {
-        [] => return claim,
+        [] => return quote!(#claim #variants),
         [one] => output_of(one),
         several => {
             let outputs = several.iter().map(|id| output_of(id));
@@ -92,7 +100,44 @@ pub(crate) fn checks(
     // The input type keeps the user's spans, so a mismatch is reported on it.
     quote! {
         #claim
+        #variants
         const _: () = ::preheat::__private::input_from_upstream::<#input_ty, #upstream>();
+    }
+}
+
+/// For a task with `variants`: the function's claim on its variant, and the check that the next
+/// variant listed (the first after the last) has a function with the same input and output. The
+/// ring reaches every variant, so a missing function is reported once, on the one before it.
+fn variant_checks(
+    task: &TaskFn,
+    marker: &Ident,
+    output_ty: &TokenStream,
+    input_ty: &TokenStream,
+    document: &DocumentSummary,
+) -> TokenStream {
+    let variants = &document.variants;
+    let own = task.variant.as_ref().map_or_else(|| variants.first().cloned(), |v| Some(v.value()));
+    let Some(position) = own.and_then(|own| variants.iter().position(|name| *name == own)) else {
+        return TokenStream::new();
+    };
+    let id = task.id.value();
+    let span = task.variant.as_ref().map_or_else(|| task.id.span(), |variant| variant.span());
+    let key = |name: &str| fnv1a(&format!("{id}\0variant\0{name}"));
+    let own = key(&variants[position]);
+    let next = key(&variants[(position + 1) % variants.len()]);
+    let next_of = quote_spanned!(span=>
+        <::preheat::__private::TaskIdHash<#next> as ::preheat::__private::VariantOf<crate::#marker>>
+    );
+    quote_spanned! {span=>
+        #[allow(non_local_definitions)]
+        impl ::preheat::__private::VariantOf<crate::#marker> for ::preheat::__private::TaskIdHash<#own> {
+            type Input = #input_ty;
+            type Output = #output_ty;
+        }
+        const _: () = ::preheat::__private::same_as_next_variant::<
+            (#input_ty, #output_ty),
+            (#next_of::Input, #next_of::Output),
+        >();
     }
 }
 

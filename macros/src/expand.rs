@@ -71,6 +71,9 @@ pub(crate) fn task(task: &TaskFn, file: &Path, document: &DocumentSummary) -> To
         }
         _ => quote!(),
     };
+    // The variant this function implements: the one it names, else the first listed.
+    let variant = task.variant.as_ref().map(syn::LitStr::value).or_else(|| document.variants.first().cloned());
+    let variant = variant.map(|name| quote!(.variant(#name)));
     let crate_checks = crate::crate_scope::checks(task, &output_ty, &input_ty, document);
 
     quote! {
@@ -119,7 +122,7 @@ pub(crate) fn task(task: &TaskFn, file: &Path, document: &DocumentSummary) -> To
                 ::core::env!("CARGO_PKG_NAME"),
                 ::core::file!(),
                 ::core::line!(),
-            )#fan_in;
+            )#fan_in #variant;
 
             #crate_checks
         };

@@ -83,6 +83,10 @@ fn task_meta(meta: &TaskMeta) -> TokenStream {
     let upstream = meta.upstream.iter().map(|id| id.as_ref());
     let schedule = option(meta.schedule.as_ref().map(schedule_tokens));
     let resources = meta.resources.iter().map(|name| name.as_ref());
+    let variants = meta.variants.iter().map(|variant| {
+        let (name, weight) = (variant.name.as_ref(), variant.weight);
+        quote!(::preheat::meta::Variant::__const(#name, #weight))
+    });
     quote! {
         ::preheat::meta::TaskMeta::__const(
             #id,
@@ -95,6 +99,11 @@ fn task_meta(meta: &TaskMeta) -> TokenStream {
             &[#(::std::borrow::Cow::Borrowed(#upstream)),*],
             #schedule,
             &[#(::std::borrow::Cow::Borrowed(#resources)),*],
+            {
+                // A `const` item: a call's value is not promoted to `'static` by `&` alone.
+                const VARIANTS: &[::preheat::meta::Variant] = &[#(#variants),*];
+                VARIANTS
+            },
         )
     }
 }

@@ -105,6 +105,7 @@ pub(crate) fn agrees(task: &TaskFn, document: &preheat_meta::DocumentSummary) ->
             ),
         ));
     }
+    variant_agrees(task, document)?;
     if let (2.., None) = (document.upstream.len(), &task.input) {
         return Err(syn::Error::new_spanned(
             &task.item.sig.ident,
@@ -114,6 +115,34 @@ pub(crate) fn agrees(task: &TaskFn, document: &preheat_meta::DocumentSummary) ->
                 document.upstream.len(),
                 document.upstream.iter().map(|id| format!("`{id}`")).collect::<Vec<_>>().join(", ")
             ),
+        ));
+    }
+    Ok(())
+}
+
+/// `variant = "..."` names one of the document's `variants`, and only a task with variants has it.
+fn variant_agrees(task: &TaskFn, document: &preheat_meta::DocumentSummary) -> syn::Result<()> {
+    let Some(variant) = &task.variant else { return Ok(()) };
+    let name = variant.value();
+    let id = &document.id;
+    if document.variants.is_empty() {
+        return Err(syn::Error::new_spanned(
+            variant,
+            format!(
+                "task `{id}` has no `variants` in its YAML, so a function cannot be its variant `{name}`; \
+                 list them in the task's document (`variants: {{ v1: 90, {name}: 10 }}`) or remove `variant = ...`"
+            ),
+        ));
+    }
+    if !document.variants.contains(&name) {
+        let listed = document.variants.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ");
+        let hint = match preheat_meta::closest(&name, document.variants.iter().map(String::as_str)) {
+            Some(close) => format!("; did you mean `{close}`?"),
+            None => format!("; add `{name}` to `variants` or use one of those"),
+        };
+        return Err(syn::Error::new_spanned(
+            variant,
+            format!("task `{id}` has no variant `{name}`: its `variants` are {listed}{hint}"),
         ));
     }
     Ok(())

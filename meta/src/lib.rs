@@ -19,10 +19,14 @@ mod locate;
 mod parse;
 mod schema;
 mod set;
+mod variants;
 
 pub use error::MetaError;
 pub use graph::find_cycle;
 pub use locate::locate;
-pub use parse::{DocumentSummary, parse_duration, parse_file, summarize, validate_id, validate_resource};
+pub use parse::{
+    DocumentSummary, parse_duration, parse_file, summarize, validate_id, validate_resource, validate_variant,
+};
 pub use schema::{Backoff, Missed, OnFull, Overlap, Queue, Retry, Schedule, TaskMeta, Warmup, Workers};
 pub use set::{check_set, closest};
+pub use variants::{MAX_VARIANTS, MAX_WEIGHT, Variant};

@@ -52,6 +52,8 @@ pub struct DocumentSummary {
     pub scheduled: bool,
     /// The `upstream` ids.
     pub upstream: Vec<String>,
+    /// The names of the `variants`, in order.
+    pub variants: Vec<String>,
 }
 
 /// A summary of every document of a file that has an `id`.
@@ -65,7 +67,12 @@ pub fn summarize(text: &str) -> Vec<DocumentSummary> {
                 .and_then(serde_yaml::Value::as_sequence)
                 .map(|ids| ids.iter().filter_map(|id| id.as_str().map(str::to_owned)).collect())
                 .unwrap_or_default();
-            Some(DocumentSummary { id, scheduled: value.get("schedule").is_some(), upstream })
+            let variants = value
+                .get("variants")
+                .and_then(serde_yaml::Value::as_mapping)
+                .map(|variants| variants.keys().filter_map(|name| name.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default();
+            Some(DocumentSummary { id, scheduled: value.get("schedule").is_some(), upstream, variants })
         })
         .collect()
 }
@@ -78,6 +85,12 @@ pub fn validate_id(id: &str) -> Result<(), String> {
 /// Checks a resource name (`resources: [db]`, `#[warmup("db")]`): the characters of a task id.
 pub fn validate_resource(name: &str) -> Result<(), String> {
     validate_name("resource name", "a short name such as `db` or `payments_api`", name)
+}
+
+/// Checks a variant name (`variants: { v2: 10 }`, `#[task("id", variant = "v2")]`): the
+/// characters of a task id.
+pub fn validate_variant(name: &str) -> Result<(), String> {
+    validate_name("variant name", "a short name such as `v2` or `fast_query`", name)
 }
 
 fn validate_name(what: &str, example: &str, name: &str) -> Result<(), String> {
@@ -155,6 +168,12 @@ fn check(meta: &TaskMeta) -> Result<(), Vec<(Option<&'static str>, String)>> {
             problems.push((Some("resources"), message));
         }
     }
+    for variant in meta.variants.iter() {
+        if let Err(message) = validate_variant(&variant.name) {
+            problems.push((Some("variants"), message));
+        }
+    }
+    crate::variants::check(&meta.variants, &mut problems);
     if meta.upstream.contains(&meta.id) {
         problems.push((Some("upstream"), "a task cannot follow itself".into()));
     }
@@ -333,6 +352,37 @@ mod tests {
         .unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_deref().unwrap_or("")).collect();
         assert_eq!(fields, ["workers.max", "queue.capacity", "retry.max_attempts"]);
+    }
+
+    #[test]
+    fn variants_keep_their_order_and_weights() {
+        let docs = parse_file("meta/t.yaml", "id: a.b\nvariants: { v2: 10, v1: 90 }").unwrap();
+        let variants: Vec<_> = docs[0].variants.iter().map(|v| (v.name.as_ref(), v.weight)).collect();
+        assert_eq!(variants, [("v2", 10), ("v1", 90)]);
+        assert_eq!(docs[0].first_variant(), Some("v2"));
+        assert_eq!(summarize("id: a.b\nvariants: { v2: 10, v1: 90 }")[0].variants, ["v2", "v1"]);
+        assert_eq!(parse_file("f", "id: a.b").unwrap()[0].first_variant(), None);
+    }
+
+    #[test]
+    fn a_weight_that_is_not_a_number_names_the_variant() {
+        let error = one_error("id: a.b\nvariants: { v1: ninety, v2: 10 }");
+        assert_eq!(error.field.as_deref(), Some("variants.v1"));
+        assert!(error.message.contains("expected a weight: a whole number from 0 to 1000000"), "{}", error.message);
+        for text in ["id: a.b\nvariants: { v1: -1, v2: 1 }", "id: a.b\nvariants: { v1: 0.5, v2: 1 }"] {
+            assert_eq!(one_error(text).field.as_deref(), Some("variants.v1"), "{text}");
+        }
+        assert!(one_error("id: a.b\nvariants: [v1, v2]").message.contains("a map of variant names to weights"));
+    }
+
+    #[test]
+    fn variants_need_two_names_and_some_traffic() {
+        let message = |text| one_error(text).message;
+        assert!(message("id: a.b\nvariants: { v1: 1 }").starts_with("lists one variant"));
+        assert!(message("id: a.b\nvariants: { v1: 0, v2: 0 }").starts_with("every weight is 0"));
+        assert!(message("id: a.b\nvariants: { V1: 1, v2: 1 }").starts_with("variant name `V1` contains `V`"));
+        let twice = message("id: a.b\nvariants: { v1: 1, v1: 2 }");
+        assert!(twice.contains("duplicate entry") || twice.contains("listed twice"), "{twice}");
     }
 
     #[test]

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::Variant;
+
 /// Everything the runtime needs to know about one task, as written in its YAML document.
 ///
 /// Only `id` is required; every other field has the default documented on it. The strings are
@@ -45,6 +47,10 @@ pub struct TaskMeta {
     /// its warm-up failed for good, they fail. Default: none.
     #[serde(default)]
     pub resources: Cow<'static, [Cow<'static, str>]>,
+    /// Several functions of this task and their shares of the traffic, in order:
+    /// `variants: { v1: 90, v2: 10 }` (see [`Variant`]). Default: none, one function.
+    #[serde(default, deserialize_with = "crate::variants::deserialize", serialize_with = "crate::variants::serialize")]
+    pub variants: Cow<'static, [Variant]>,
 }
 
 /// When a task runs by itself: `schedule: { every: 2s }` or
@@ -236,7 +242,13 @@ impl TaskMeta {
             upstream: Cow::Borrowed(&[]),
             schedule: None,
             resources: Cow::Borrowed(&[]),
+            variants: Cow::Borrowed(&[]),
         }
+    }
+
+    /// The variant a `#[task]` function without `variant = ...` implements: the first listed.
+    pub fn first_variant(&self) -> Option<&str> {
+        self.variants.first().map(|variant| variant.name.as_ref())
     }
 }
 
@@ -307,6 +319,7 @@ impl TaskMeta {
         upstream: &'static [Cow<'static, str>],
         schedule: Option<Schedule>,
         resources: &'static [Cow<'static, str>],
+        variants: &'static [Variant],
     ) -> Self {
         Self {
             id: Cow::Borrowed(id),
@@ -319,6 +332,7 @@ impl TaskMeta {
             upstream: Cow::Borrowed(upstream),
             schedule,
             resources: Cow::Borrowed(resources),
+            variants: Cow::Borrowed(variants),
         }
     }
 }

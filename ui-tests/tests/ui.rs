@@ -22,6 +22,10 @@
 //! - `id_*`, `attribute_*`: the `#[task("id", metadata = "dir")]` attribute. An id with no
 //!   document (with and without a close id to suggest), an invalid or missing id, a `metadata`
 //!   directory that does not exist, malformed arguments.
+//! - `variant_*`: a task's `variants` and their functions: a variant with no function, a
+//!   function whose variant the YAML does not list, variants whose input or output types
+//!   differ, a variant defined twice, a weight that is not a number (`pass/variants.rs` is the
+//!   accepted form).
 //! - `warmup_*`: `#[warmup("resource")]`: its signature (all problems at once), a bad name,
 //!   duration or attempt count, an unknown option, an error type that is not `Display`.
 //! - The other fail cases: the function's signature (not `async`, generic, `self`, the number,

@@ -51,7 +51,11 @@ impl Worker {
             // Random, not the pid: pids repeat across machines and restarts.
             id: fastrand::i64(1..i64::MAX),
             registry,
-            tasks: registry.tasks().iter().map(|task| task.id().to_owned()).collect(),
+            // Each task once: a task with variants has a function per variant under one id.
+            tasks: (0..registry.tasks().len())
+                .filter(|&index| registry.task_of(index) == index)
+                .map(|index| registry.tasks()[index].id().to_owned())
+                .collect(),
             held: Arc::default(),
             room: Arc::default(),
             stop: watch::Sender::new(false),
@@ -273,7 +277,9 @@ impl Worker {
                 continue;
             }
             let lease = Lease::new(attempt, flow, !self.registry.downstream(index).is_empty(), report);
-            match pools.as_ref().and_then(|pools| pools.pool(index)) {
+            // A row routes by its flow, else by itself: every process picks the same variant.
+            let route = || crate::route::Route::new().or_key(Some(crate::route::stable_hash(&flow.unwrap_or(id))));
+            match pools.as_ref().and_then(|pools| pools.pool_for(index, route)) {
                 Some(pool) => pool.push_leased(&input, lease),
                 // Shutting down: the row goes back, never started.
                 None => lease.settle(AttemptResult::NotRun),

@@ -156,6 +156,10 @@ impl RuntimeBuilder {
             .enumerate()
             .filter_map(|(index, task)| {
                 let schedule = task.meta().schedule.as_ref()?;
+                // One ticker per task: its other variants are only pools its ticks route to.
+                if registry.task_of(index) != index {
+                    return None;
+                }
                 let pools = Arc::downgrade(&pools);
                 #[cfg(feature = "postgres")]
                 let ticker = Ticker::new(index, task.id(), pools, postgres.clone(), schedule);

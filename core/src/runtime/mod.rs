@@ -30,6 +30,7 @@ use crate::pools::Pools;
 use crate::readiness::{Lifecycle, Phase, Readiness, ResourceState};
 use crate::record::{ShutdownError, TaskRecord};
 use crate::registry::Registry;
+use crate::route::Route;
 use crate::schedule::{ScheduleStats, Ticker};
 use crate::sync::lock;
 use crate::task::{Refusal, Task, index_of};
@@ -192,7 +193,8 @@ impl Runtime {
     fn pool_of<T: Task>(&self) -> Result<(usize, &Arc<crate::pool::Pool>), Unavailable> {
         // A `Task` implemented by hand, without `#[task]`, is in no registry.
         let index = index_of::<T>().ok_or(Unavailable::NotRegistered(T::ID))?;
-        let pool = self.inner.pools.pool(index).ok_or(Unavailable::Closed(T::ID))?;
+        let route = || Route::current().unwrap_or_default();
+        let pool = self.inner.pools.pool_for(index, route).ok_or(Unavailable::Closed(T::ID))?;
         Ok((index, pool))
     }
 
@@ -281,6 +283,49 @@ impl Runtime {
     fn schedule_stats_at(&self, index: usize) -> Option<ScheduleStats> {
         let (_, ticker) = self.inner.tickers.iter().find(|(task, _)| *task == index)?;
         Some(ticker.stats())
+    }
+
+    /// Changes how a task with `variants` splits its traffic, at once and without a restart:
+    /// `rt.set_weights("inventory.reserve", &[("v1", 50), ("v2", 50)])`. Variants not named keep
+    /// their weight; a variant at 0 gets only coloured traffic and keeps its pre-warmed workers.
+    /// The weights are this runtime's: the YAML's are the start-up values.
+    ///
+    /// # Errors
+    ///
+    /// If the task is unknown or has no variants, a name is not one of its variants, a weight
+    /// is above [`meta::MAX_WEIGHT`](crate::meta::MAX_WEIGHT), or every weight would be 0; then
+    /// nothing changed.
+    pub fn set_weights(&self, task_id: &str, weights: &[(&str, u32)]) -> Result<(), crate::WeightsError> {
+        let (task, router) = self.router(task_id)?;
+        router.set(task, weights)
+    }
+
+    /// A task's variants and their current weights, in the YAML's order.
+    ///
+    /// # Errors
+    ///
+    /// If the task is unknown or has no variants.
+    pub fn weights(&self, task_id: &str) -> Result<Vec<(&'static str, u32)>, crate::WeightsError> {
+        Ok(self.router(task_id)?.1.weights())
+    }
+
+    fn router(&self, task_id: &str) -> Result<(&'static str, &crate::route::Router), crate::WeightsError> {
+        let index = self
+            .registry()
+            .index_of_id(task_id)
+            .ok_or_else(|| crate::WeightsError::UnknownTask { task: task_id.to_owned() })?;
+        let task = self.registry().tasks()[index].id();
+        let router = self.inner.pools.router(index).ok_or(crate::WeightsError::NoVariants { task })?;
+        Ok((task, router))
+    }
+
+    /// A snapshot of one variant's pool: `rt.variant_stats("inventory.reserve", "v2")`. `None`
+    /// if the task has no such variant. [`stats`](Self::stats) of a task with variants is its
+    /// first variant's pool.
+    pub fn variant_stats(&self, task_id: &str, variant: &str) -> Option<PoolStats> {
+        let group = self.registry().variants_at(self.registry().index_of_id(task_id)?)?;
+        let member = group.members.iter().find(|member| member.name == variant)?;
+        Some(self.stats_at(member.index))
     }
 
     /// Tasks that failed every attempt, oldest first, with their inputs and last errors.
