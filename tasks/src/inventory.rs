@@ -36,7 +36,39 @@ pub async fn reserve_stock(order: OrderPlaced) -> Result<Reservation, ShopError>
     Ok(Reservation { order, hold })
 }
 
+/// `inventory.reserve`'s canary (`v2`, 10 % of the orders): the same reservation, with the
+/// shelf taken first in one statement that reads the order, and the order marked after.
+#[task("inventory.reserve", variant = "v2")]
+pub async fn reserve_stock_v2(order: OrderPlaced) -> Result<Reservation, ShopError> {
+    let shop = shop()?;
+    let hold = timed("inventory.reserve", shop.reserve_shelf_first(order.order_id)).await?;
+    Ok(Reservation { order, hold })
+}
+
 impl Shop {
+    /// What [`reserve`](Self::reserve) does, the other way round: the shelf is taken first
+    /// (only for an order not held and not closed, only if `available` covers it), then the
+    /// order is marked, in one `BEGIN IMMEDIATE` transaction, so it is as safe against
+    /// overselling and as idempotent.
+    pub async fn reserve_shelf_first(&self, order_id: u64) -> Result<Hold, ShopError> {
+        let mut tx = self.writer().begin_with("BEGIN IMMEDIATE").await?;
+        let taken: Option<i64> =
+            sqlx::query_scalar(sql::TAKE_STOCK_FOR_ORDER).bind(order_id as i64).fetch_optional(&mut *tx).await?;
+        if taken.is_some() {
+            sqlx::query(sql::MARK_RESERVED).bind(order_id as i64).execute(&mut *tx).await?;
+            tx.commit().await?;
+            return Ok(Hold::Held);
+        }
+        let state: Option<(bool, String)> =
+            sqlx::query_as(sql::ORDER_HOLD_STATE).bind(order_id as i64).fetch_optional(&mut *tx).await?;
+        match state {
+            None => Err(ShopError::UnknownOrder(order_id)),
+            Some((true, _)) => Ok(Hold::Held),
+            Some((false, status)) if status == "closed" => Ok(Hold::OrderClosed),
+            Some((false, _)) => Ok(Hold::OutOfStock),
+        }
+    }
+
     /// Holds the order's items: marks the order reserved and takes its items off the shelf in
     /// one transaction, the shelf only if `available` covers them. The condition is in the
     /// `UPDATE` itself, so concurrent reservations of the last items can never oversell (and

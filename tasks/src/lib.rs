@@ -5,6 +5,7 @@
 //! |---|---|
 //! | `order.created` | [`order_created`]: loads a new order; starts its flow |
 //! | `inventory.reserve` | [`reserve_stock`]: holds the order's items, never overselling (after `order.created`) |
+//! | `inventory.reserve` v2 | [`reserve_stock_v2`]: the same, shelf first; 10 % of the orders (`variants`) |
 //! | `payment.notify` | [`notify_payment`]: marks the order paid if paid in time (after `order.created`) |
 //! | `logistics.sync` | [`sync_logistics`]: ships a paid order with its items held (after both) |
 //! | `points.award` | [`award_points`]: the buyer's points for a shipped order, once (after `logistics.sync`) |
@@ -39,7 +40,7 @@ mod storefront;
 pub use audit::Audit;
 pub use coupon::{Campaign, CampaignProgress, IssueCampaign, issue_campaign};
 pub use error::ShopError;
-pub use inventory::{Hold, Reservation, reserve_stock};
+pub use inventory::{Hold, Reservation, reserve_stock, reserve_stock_v2};
 pub use logistics::{Shipment, sync_logistics};
 pub use order::{
     CloseUnpaid, OrderCreated, OrderPlaced, Swept, close_key, close_overdue, close_unpaid, order_created,

@@ -26,6 +26,12 @@ pub(crate) mod sql {
     pub(crate) const HOLD_ORDER: &str = "UPDATE orders SET reserved = 1 \
          WHERE id = ?1 AND reserved = 0 AND status != 'closed' RETURNING sku, quantity";
     pub(crate) const ORDER_HOLD_STATE: &str = "SELECT reserved, status FROM orders WHERE id = ?1";
+    /// `inventory.reserve` v2: the shelf first, read through the order in one statement.
+    pub(crate) const TAKE_STOCK_FOR_ORDER: &str = "UPDATE skus SET available = available - o.quantity, \
+         reserved = skus.reserved + o.quantity \
+         FROM (SELECT sku, quantity FROM orders WHERE id = ?1 AND reserved = 0 AND status != 'closed') AS o \
+         WHERE skus.sku = o.sku AND skus.available >= o.quantity RETURNING available";
+    pub(crate) const MARK_RESERVED: &str = "UPDATE orders SET reserved = 1 WHERE id = ?1";
     pub(crate) const TAKE_STOCK: &str = "UPDATE skus SET available = available - ?2, reserved = reserved + ?2 \
          WHERE sku = ?1 AND available >= ?2 RETURNING available";
     pub(crate) const MARK_PAID: &str = "UPDATE orders SET status = 'paid' WHERE id = ?1 AND status = 'unpaid' \
@@ -64,6 +70,8 @@ pub(crate) mod sql {
         ORDER_PLACED,
         HOLD_ORDER,
         ORDER_HOLD_STATE,
+        TAKE_STOCK_FOR_ORDER,
+        MARK_RESERVED,
         TAKE_STOCK,
         MARK_PAID,
         ORDER_STATUS,

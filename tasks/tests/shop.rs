@@ -25,7 +25,11 @@ async fn concurrent_reservations_of_the_last_items_never_oversell() {
     let reservations: Vec<_> = (1..=40)
         .map(|id| {
             let shop = handles[id as usize % handles.len()].clone();
-            tokio::spawn(async move { (id, shop.reserve(id).await.unwrap()) })
+            // Both variants of `inventory.reserve` at once: v2 takes the shelf first.
+            tokio::spawn(async move {
+                let hold = if id % 2 == 0 { shop.reserve(id).await } else { shop.reserve_shelf_first(id).await };
+                (id, hold.unwrap())
+            })
         })
         .collect();
     let mut held_items = 0;
@@ -41,6 +45,26 @@ async fn concurrent_reservations_of_the_last_items_never_oversell() {
     assert_eq!(stock.reserved as u64, held_items);
     assert_eq!(stock.available + stock.reserved, 10);
     assert!(stock.available < 3, "orders were refused while items that could serve them were left: {stock:?}");
+    assert_eq!(shop.audit(SystemTime::now()).await.unwrap().oversold, 0);
+}
+
+#[tokio::test]
+async fn the_v2_reservation_holds_like_v1_closed_orders_and_short_shelves_included() {
+    let test = test_shop().await;
+    let shop = &test.shop;
+    shop.stock_sku(1, 5, 1000).await.unwrap();
+    shop.place_order(order(1, 1, 2, 3600)).await.unwrap();
+    assert_eq!(shop.reserve_shelf_first(1).await.unwrap(), Hold::Held);
+    assert_eq!(shop.reserve_shelf_first(1).await.unwrap(), Hold::Held, "twice holds once");
+    assert_eq!(shop.reserve(1).await.unwrap(), Hold::Held, "and v1 sees it held");
+    assert_eq!(shop.stock(1).await.unwrap(), Stock { available: 3, reserved: 2, stocked: 5 });
+    shop.place_order(order(2, 1, 4, 3600)).await.unwrap();
+    assert_eq!(shop.reserve_shelf_first(2).await.unwrap(), Hold::OutOfStock);
+    assert_eq!(shop.stock(1).await.unwrap(), Stock { available: 3, reserved: 2, stocked: 5 });
+    shop.place_order(order(3, 1, 1, -60)).await.unwrap();
+    shop.close_overdue(SystemTime::now(), None).await.unwrap();
+    assert_eq!(shop.reserve_shelf_first(3).await.unwrap(), Hold::OrderClosed);
+    assert!(matches!(shop.reserve_shelf_first(99).await, Err(ShopError::UnknownOrder(99))));
     assert_eq!(shop.audit(SystemTime::now()).await.unwrap().oversold, 0);
 }
 

@@ -114,6 +114,8 @@ pub(crate) async fn run(
         closing_wait,
         dead_letters,
         audit,
+        // The worker processes ran the jobs; their runtimes are not this one.
+        variants: Vec::new(),
     }
     .print();
 

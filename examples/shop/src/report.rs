@@ -93,6 +93,32 @@ impl Work<'_> {
     }
 }
 
+/// One variant of a task with `variants`, as this process's runtime routed it.
+#[derive(Debug)]
+pub(crate) struct VariantShare {
+    pub(crate) task: &'static str,
+    pub(crate) variant: &'static str,
+    pub(crate) weight: u32,
+    /// Jobs its pool accepted.
+    pub(crate) runs: u64,
+    pub(crate) dead_lettered: u64,
+}
+
+impl VariantShare {
+    /// Every variant of `task` in `rt`; none if it has no variants.
+    pub(crate) fn of(rt: &preheat::Runtime, task: &str) -> Vec<Self> {
+        let Ok(weights) = rt.weights(task) else { return Vec::new() };
+        let task = rt.registry().get(task).map_or("", |registered| registered.id());
+        weights
+            .into_iter()
+            .map(|(variant, weight)| {
+                let stats = rt.variant_stats(task, variant).unwrap_or_default();
+                Self { task, variant, weight, runs: stats.submitted, dead_lettered: stats.dead_lettered }
+            })
+            .collect()
+    }
+}
+
 /// Everything the report shows.
 #[derive(Debug)]
 pub(crate) struct Report<'a> {
@@ -105,6 +131,8 @@ pub(crate) struct Report<'a> {
     pub(crate) closing_wait: Duration,
     pub(crate) dead_letters: usize,
     pub(crate) audit: Audit,
+    /// `inventory.reserve`'s variants, when this process ran its jobs.
+    pub(crate) variants: Vec<VariantShare>,
 }
 
 impl Report<'_> {
@@ -166,6 +194,7 @@ impl Report<'_> {
         }
 
         let audit = &self.audit;
+        print_variants(&self.variants);
         println!("invariants (checked in the database): {}", if audit.holds() { "all hold" } else { "BROKEN" });
         println!(
             "  coupons issued {}, missing {}, duplicated {}, outside their campaign's progress {}",
@@ -187,6 +216,28 @@ impl Report<'_> {
             .filter_map(Latency::first_vs_steady)
             .fold(0.0, f64::max);
         println!("worst_first_vs_steady={worst:.2}");
+    }
+}
+
+fn print_variants(variants: &[VariantShare]) {
+    let runs: u64 = variants.iter().map(|share| share.runs).sum();
+    if runs == 0 {
+        return;
+    }
+    println!("variants (jobs each variant's pool took in this process):");
+    for share in variants {
+        println!(
+            "  {} {:<4} weight {:>3}: {:>6} runs ({:>5.1} %), {} dead-lettered",
+            share.task,
+            share.variant,
+            share.weight,
+            share.runs,
+            share.runs as f64 * 100.0 / runs as f64,
+            share.dead_lettered
+        );
+    }
+    if let Some(v2) = variants.iter().find(|share| share.variant == "v2") {
+        println!("reserve_v2_share={:.3}", v2.runs as f64 / runs as f64);
     }
 }
 
