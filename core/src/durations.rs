@@ -26,7 +26,10 @@ impl JobClock {
 #[cfg(feature = "http")]
 mod timed {
     use std::sync::atomic::AtomicU64;
-    use std::time::Instant;
+
+    // Tokio's clock: in a release build it is `std::time::Instant` itself; under
+    // `tokio::time::pause` (tests) it is the paused clock, so durations can be checked exactly.
+    use tokio::time::Instant;
 
     use std::sync::atomic::Ordering::Relaxed;
 

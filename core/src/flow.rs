@@ -89,8 +89,11 @@ impl FlowRun {
         let id = FlowId::next();
         let (done, _) = watch::channel(state.open == 0);
         tracing::debug!(flow = %id, root = registry.tasks()[root].id(), "flow started");
-        // Only a run with variants to route needs the colour, but reading it is cheap.
-        let colour = Route::current().and_then(|route| route.colour_name().cloned());
+        // Only a registry with variants routes: every other run skips the task-local read.
+        let colour = match registry.variant_groups() {
+            [] => None,
+            _ => Route::current().and_then(|route| route.colour_name().cloned()),
+        };
         Arc::new(Self { id, pools, registry, state: Mutex::new(state), done, root_watch, root, colour })
     }
 
@@ -339,7 +342,7 @@ pub(crate) fn refusal_text(reason: RefusalReason) -> &'static str {
 
 impl Submitter for Pools {
     fn submit_from_task(&self, index: usize, input: ErasedInput) -> Result<(), Refusal> {
-        let pool = self.pool_for(index, || Route::current().unwrap_or_default()).ok_or(RefusalReason::Closed);
+        let pool = self.pool_for(index, Route::from_scope).ok_or(RefusalReason::Closed);
         let pool = match pool {
             Ok(pool) => pool,
             Err(reason) => return Err(Refusal { reason, input }),

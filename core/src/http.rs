@@ -1,4 +1,5 @@
-//! The runtime's HTTP endpoints (feature `http`): `/livez`, `/readyz`, `/metrics`, `/tasks`.
+//! The runtime's HTTP endpoints (feature `http`): `/livez`, `/readyz`, `/metrics`, `/tasks`, and
+//! `/variants` (`GET` the comparison report, `PUT /variants/{task}` new weights).
 //!
 //! Started by [`RuntimeBuilder::http_addr`](crate::RuntimeBuilder::http_addr) or
 //! [`serve_http`](crate::RuntimeBuilder::serve_http), before the warm-up so that a readiness
@@ -8,10 +9,10 @@ use std::net::SocketAddr;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, put};
 use serde::Serialize;
 
 use crate::error::StartError;
@@ -36,7 +37,7 @@ pub(crate) fn addr_from_env() -> Result<SocketAddr, String> {
 
 /// The HTTP endpoints as a builder sets them up.
 impl RuntimeBuilder {
-    /// Serves `/livez`, `/readyz`, `/metrics` and `/tasks` over HTTP on `addr` (port 0 picks a
+    /// Serves `/livez`, `/readyz`, `/metrics`, `/tasks` and `/variants` over HTTP on `addr` (port 0 picks a
     /// free port; see [`Runtime::http_addr`]). The server starts before the warm-up, so that
     /// readiness probes see it, and stops at shutdown.
     pub fn http_addr(mut self, addr: std::net::SocketAddr) -> Self {
@@ -71,7 +72,7 @@ pub(crate) async fn serve(runtime: &Runtime, addr: SocketAddr) -> Result<(), Sta
             tracing::error!(%error, "the HTTP endpoints stopped");
         }
     });
-    tracing::info!(addr = %bound, "serving /livez, /readyz, /metrics and /tasks");
+    tracing::info!(addr = %bound, "serving /livez, /readyz, /metrics, /tasks and /variants");
     runtime.set_http_addr(bound);
     Ok(())
 }
@@ -81,7 +82,9 @@ fn routes() -> Router<crate::runtime::WeakRuntime> {
         .route("/livez", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .route("/tasks", get(tasks));
+        .route("/tasks", get(tasks))
+        .route("/variants", get(variants))
+        .route("/variants/{task}", put(set_weights));
     #[cfg(feature = "profiling")]
     let router = crate::profiling::routes(router);
     router
@@ -126,6 +129,8 @@ async fn tasks(State(runtime): State<crate::runtime::WeakRuntime>) -> Response {
     #[derive(Serialize)]
     struct Task {
         id: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        variant: Option<&'static str>,
         metadata_file: &'static str,
         defined_at: String,
         meta: &'static crate::meta::TaskMeta,
@@ -136,14 +141,53 @@ async fn tasks(State(runtime): State<crate::runtime::WeakRuntime>) -> Response {
             .registry()
             .tasks()
             .iter()
-            .map(|task| Task {
+            .enumerate()
+            .map(|(index, task)| Task {
                 id: task.id(),
+                variant: task.variant(),
                 metadata_file: task.metadata_file(),
                 defined_at: task.defined_at(),
                 meta: task.meta(),
-                pool: runtime.stats(task.id()),
+                pool: Some(runtime.stats_at(index)),
             })
             .collect();
         Json(tasks).into_response()
+    })
+}
+
+/// The variants report (see [`Runtime::variants`]) as JSON.
+async fn variants(State(runtime): State<crate::runtime::WeakRuntime>) -> Response {
+    with_runtime(&runtime, |runtime| Json(runtime.variants()).into_response())
+}
+
+/// Sets a task's weights from a JSON object such as `{"v1": 50, "v2": 50}` (variants not named
+/// keep theirs) and answers with the weights now; 404 for an unknown task, 422 for weights it
+/// refuses, each with the reason.
+async fn set_weights(
+    State(runtime): State<crate::runtime::WeakRuntime>,
+    Path(task): Path<String>,
+    Json(weights): Json<std::collections::BTreeMap<String, u32>>,
+) -> Response {
+    #[derive(Serialize)]
+    struct Weight {
+        variant: &'static str,
+        weight: u32,
+    }
+    with_runtime(&runtime, |runtime| {
+        let weights: Vec<(&str, u32)> = weights.iter().map(|(variant, &weight)| (variant.as_str(), weight)).collect();
+        match runtime.set_weights(&task, &weights).and_then(|()| runtime.weights(&task)) {
+            Ok(now) => {
+                tracing::info!(task, weights = ?now, "variant weights changed over HTTP");
+                let now: Vec<Weight> = now.into_iter().map(|(variant, weight)| Weight { variant, weight }).collect();
+                Json(now).into_response()
+            }
+            Err(error) => {
+                let status = match error {
+                    crate::WeightsError::UnknownTask { .. } => StatusCode::NOT_FOUND,
+                    _ => StatusCode::UNPROCESSABLE_ENTITY,
+                };
+                (status, format!("{error}\n")).into_response()
+            }
+        }
     })
 }

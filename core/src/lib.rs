@@ -45,6 +45,7 @@ mod tally;
 mod task;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod variants;
 mod warmup;
 
 pub use completion::Completion;

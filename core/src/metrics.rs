@@ -6,6 +6,10 @@
 //! observation). Everything else — queue depths, workers, the submit and
 //! failure counters each pool keeps anyway, start-up phases, resident memory — is read when
 //! scraped.
+//!
+//! Every series is labelled by `task` and `variant`: the variant's name for a task with
+//! `variants` (each variant is its own pool), and empty for every other task, which Prometheus
+//! reads as no label at all.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -21,11 +25,12 @@ use prometheus_client::registry::{Registry, Unit};
 
 use crate::durations::{BUCKETS, OUTCOMES, upper_bound};
 use crate::pool::PoolStats;
+use crate::registry::RegisteredTask;
 use crate::runtime::Runtime;
 use crate::tally::Tallies;
 
-type TaskLabel = [(&'static str, &'static str); 1];
-type TaskOutcomeLabel = [(&'static str, &'static str); 2];
+type TaskLabel = [(&'static str, &'static str); 2];
+type TaskOutcomeLabel = [(&'static str, &'static str); 3];
 type PhaseLabel = [(&'static str, String); 1];
 
 /// Reads one figure off a pool's stats.
@@ -33,7 +38,7 @@ type Read<T> = fn(&PoolStats) -> T;
 
 /// Writes every task's `task_duration_seconds` histogram, merging the shards, when scraped.
 #[derive(Debug)]
-struct DurationCollector(Vec<(&'static str, Arc<Tallies>)>);
+struct DurationCollector(Vec<(TaskLabel, Arc<Tallies>)>);
 
 impl Collector for DurationCollector {
     fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
@@ -43,7 +48,7 @@ impl Collector for DurationCollector {
             Some(&Unit::Seconds),
             MetricType::Histogram,
         )?;
-        for (task, tallies) in &self.0 {
+        for ([task, variant], tallies) in &self.0 {
             let workers = tallies.each();
             for (index, outcome) in OUTCOMES.iter().enumerate() {
                 let mut buckets: Vec<(f64, u64)> = (0..=BUCKETS).map(|bucket| (upper_bound(bucket), 0)).collect();
@@ -58,7 +63,7 @@ impl Collector for DurationCollector {
                 let count: u64 = buckets.iter().map(|(_, count)| count).sum();
                 // An outcome a task never had is left out, as a labelled histogram would be.
                 if count > 0 {
-                    let labels: TaskOutcomeLabel = [("task", task), ("outcome", outcome)];
+                    let labels: TaskOutcomeLabel = [*task, *variant, ("outcome", outcome)];
                     family.encode_family(&labels)?.encode_histogram::<NoLabelSet>(
                         sum_ns as f64 / 1e9,
                         count,
@@ -75,7 +80,9 @@ impl Collector for DurationCollector {
 /// The runtime's metrics in the Prometheus text format.
 pub(crate) fn render(runtime: &Runtime) -> Result<String, std::fmt::Error> {
     let mut registry = Registry::default();
-    registry.register_collector(Box::new(DurationCollector(runtime.tallies())));
+    let pools = runtime.built_pools();
+    let tallies = pools.iter().map(|(task, pool)| (labels(task), pool.tallies.clone())).collect();
+    registry.register_collector(Box::new(DurationCollector(tallies)));
 
     let init = Family::<PhaseLabel, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
     for phase in runtime.readiness().phases {
@@ -94,19 +101,25 @@ pub(crate) fn render(runtime: &Runtime) -> Result<String, std::fmt::Error> {
         ("task_retried", "Attempts that failed and were tried again", |stats| stats.retried),
         ("task_dead_lettered", "Jobs that failed for good", |stats| stats.dead_lettered),
     ];
-    let stats: Vec<(&'static str, PoolStats)> =
-        runtime.registry().tasks().iter().filter_map(|task| Some((task.id(), runtime.stats(task.id())?))).collect();
+    // Every function's own pool, built or not: a variant is its own series.
+    let stats: Vec<(TaskLabel, PoolStats)> = runtime
+        .registry()
+        .tasks()
+        .iter()
+        .enumerate()
+        .map(|(index, task)| (labels(task), runtime.stats_at(index)))
+        .collect();
     for (name, help, value) in gauges {
         let family = Family::<TaskLabel, Gauge>::default();
-        for (id, stats) in &stats {
-            family.get_or_create(&[("task", id)]).set(value(stats));
+        for (labels, stats) in &stats {
+            family.get_or_create(labels).set(value(stats));
         }
         registry.register(name, help, family);
     }
     for (name, help, value) in counters {
         let family = Family::<TaskLabel, Counter>::default();
-        for (id, stats) in &stats {
-            family.get_or_create(&[("task", id)]).inc_by(value(stats));
+        for (labels, stats) in &stats {
+            family.get_or_create(labels).inc_by(value(stats));
         }
         registry.register(name, help, family);
     }
@@ -120,6 +133,11 @@ pub(crate) fn render(runtime: &Runtime) -> Result<String, std::fmt::Error> {
     let mut text = String::new();
     encode(&mut text, &registry)?;
     Ok(text)
+}
+
+/// The `task` and `variant` labels of a registered function's series.
+fn labels(task: &RegisteredTask) -> TaskLabel {
+    [("task", task.id()), ("variant", task.variant().unwrap_or(""))]
 }
 
 impl Runtime {

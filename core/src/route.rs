@@ -70,6 +70,11 @@ impl Route {
         CURRENT.try_with(Route::clone).ok()
     }
 
+    /// The route of the current scope, or no key and no colour outside any scope.
+    pub(crate) fn from_scope() -> Route {
+        Self::current().unwrap_or_default()
+    }
+
     /// The colour, for a flow that keeps it for its downstream tasks.
     pub(crate) fn colour_name(&self) -> Option<&Arc<str>> {
         self.colour.as_ref()

@@ -84,7 +84,7 @@ impl Worker {
     pub(crate) fn record<O, E>(
         &self,
         clock: &mut crate::durations::JobClock,
-        started: std::time::Instant,
+        started: tokio::time::Instant,
         outcome: &Result<O, crate::outcome::TaskError<E>>,
     ) {
         self.tally.durations.record(outcome, clock.end(started));

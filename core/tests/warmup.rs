@@ -135,16 +135,16 @@ async fn readiness_waits_for_warm_resources_and_the_endpoints_say_so() {
 
     // The counters move as tasks run.
     let before = metrics(addr).await;
-    assert_eq!(before[r#"task_submitted_total{task=report.nightly}"#], 1.0);
-    assert_eq!(before[r#"task_duration_seconds_count{outcome=ok,task=report.nightly}"#], 1.0);
+    assert_eq!(before[r#"task_submitted_total{task=report.nightly,variant=}"#], 1.0);
+    assert_eq!(before[r#"task_duration_seconds_count{outcome=ok,task=report.nightly,variant=}"#], 1.0);
     assert!(before.contains_key(r#"task_init_duration_seconds{phase=warmup:db}"#));
     assert!(before[r#"process_resident_memory_bytes{}"#] > 0.0);
     rt.submit(nightly, ()).await.unwrap().await.unwrap();
     let after = metrics(addr).await;
-    assert_eq!(after[r#"task_submitted_total{task=report.nightly}"#], 2.0);
-    assert_eq!(after[r#"task_duration_seconds_count{outcome=ok,task=report.nightly}"#], 2.0);
-    assert_eq!(after[r#"task_queue_depth{task=report.nightly}"#], 0.0);
-    assert_eq!(after[r#"task_dead_lettered_total{task=report.nightly}"#], 0.0);
+    assert_eq!(after[r#"task_submitted_total{task=report.nightly,variant=}"#], 2.0);
+    assert_eq!(after[r#"task_duration_seconds_count{outcome=ok,task=report.nightly,variant=}"#], 2.0);
+    assert_eq!(after[r#"task_queue_depth{task=report.nightly,variant=}"#], 0.0);
+    assert_eq!(after[r#"task_dead_lettered_total{task=report.nightly,variant=}"#], 0.0);
 
     // `/tasks`: the registry with each pool.
     let (status, body) = get(addr, "/tasks").await;

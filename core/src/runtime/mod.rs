@@ -193,8 +193,7 @@ impl Runtime {
     fn pool_of<T: Task>(&self) -> Result<(usize, &Arc<crate::pool::Pool>), Unavailable> {
         // A `Task` implemented by hand, without `#[task]`, is in no registry.
         let index = index_of::<T>().ok_or(Unavailable::NotRegistered(T::ID))?;
-        let route = || Route::current().unwrap_or_default();
-        let pool = self.inner.pools.pool_for(index, route).ok_or(Unavailable::Closed(T::ID))?;
+        let pool = self.inner.pools.pool_for(index, Route::from_scope).ok_or(Unavailable::Closed(T::ID))?;
         Ok((index, pool))
     }
 
@@ -328,6 +327,27 @@ impl Runtime {
         Some(self.stats_at(member.index))
     }
 
+    /// Every task with variants, each variant's count, failure rate and queue-wait and run-time
+    /// percentiles side by side, with its difference from the first variant (see
+    /// [`variants`](crate::variants)). Also served as JSON by `GET /variants`.
+    pub fn variants(&self) -> crate::variants::VariantsReport {
+        let pools = &self.inner.pools;
+        let tasks = pools
+            .registry
+            .variant_groups()
+            .iter()
+            .filter_map(|group| {
+                let router = pools.router(group.task)?;
+                let weights = router.weights();
+                let figures = group.members.iter().zip(weights).map(|(member, (name, weight))| {
+                    (name, weight, pools.built(member.index).and_then(|pool| pool.timings.as_ref()))
+                });
+                Some(crate::variants::TaskVariants::new(pools.registry.tasks()[group.task].id(), figures))
+            })
+            .collect();
+        crate::variants::VariantsReport { tasks }
+    }
+
     /// Tasks that failed every attempt, oldest first, with their inputs and last errors.
     pub fn dead_letters(&self) -> Vec<TaskRecord> {
         lock(&self.inner.pools.shared.dead_letters).clone()
@@ -349,7 +369,8 @@ impl Runtime {
         Some(self.stats_at(self.registry().index_of_id(task_id)?))
     }
 
-    fn stats_at(&self, index: usize) -> PoolStats {
+    /// A snapshot of the pool of the function at `index` in the registry.
+    pub(crate) fn stats_at(&self, index: usize) -> PoolStats {
         self.inner.pools.built(index).map(|pool| pool.stats()).unwrap_or_default()
     }
 
@@ -369,11 +390,11 @@ impl Runtime {
         let _ = self.inner.http_addr.set(addr);
     }
 
-    /// Each built pool's task id and worker tallies, for the duration histograms.
+    /// Each built pool, with the function it runs.
     #[cfg(feature = "http")]
-    pub(crate) fn tallies(&self) -> Vec<(&'static str, Arc<crate::tally::Tallies>)> {
+    pub(crate) fn built_pools(&self) -> Vec<(&'static crate::RegisteredTask, &Arc<crate::pool::Pool>)> {
         let pools = &self.inner.pools;
-        pools.all_built().map(|(index, pool)| (pools.registry.tasks()[index].id(), pool.tallies.clone())).collect()
+        pools.all_built().map(|(index, pool)| (&pools.registry.tasks()[index], pool)).collect()
     }
 
     /// Each built pool's poll statistics, by task id.

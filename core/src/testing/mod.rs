@@ -226,8 +226,9 @@ impl TestRuntime {
     pub async fn run_task<T: Task>(&self, _task: T, input: T::Input) -> Outcome<T> {
         let index = registered::<T>();
         let pools = self.runtime.pools();
-        let route = || crate::route::Route::current().unwrap_or_default();
-        let Some(pool) = pools.pool_for(index, route) else { return Err(TaskError::Abandoned) };
+        let Some(pool) = pools.pool_for(index, crate::route::Route::from_scope) else {
+            return Err(TaskError::Abandoned);
+        };
         let vtable = pool.task();
         let json = match serde_json::to_string(&input) {
             Ok(json) => json,

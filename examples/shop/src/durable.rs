@@ -115,7 +115,8 @@ pub(crate) async fn run(
         dead_letters,
         audit,
         // The worker processes ran the jobs; their runtimes are not this one.
-        variants: Vec::new(),
+        // The jobs ran in the worker processes, whose runtimes recorded them.
+        variants: preheat::variants::VariantsReport::default(),
     }
     .print();
 

@@ -129,7 +129,7 @@ async fn run(options: Options) -> Result<bool, Box<dyn Error>> {
         closing_wait,
         dead_letters: rt.dead_letters().len(),
         audit,
-        variants: crate::report::VariantShare::of(&rt, "inventory.reserve"),
+        variants: rt.variants(),
     }
     .print();
 

@@ -93,32 +93,6 @@ impl Work<'_> {
     }
 }
 
-/// One variant of a task with `variants`, as this process's runtime routed it.
-#[derive(Debug)]
-pub(crate) struct VariantShare {
-    pub(crate) task: &'static str,
-    pub(crate) variant: &'static str,
-    pub(crate) weight: u32,
-    /// Jobs its pool accepted.
-    pub(crate) runs: u64,
-    pub(crate) dead_lettered: u64,
-}
-
-impl VariantShare {
-    /// Every variant of `task` in `rt`; none if it has no variants.
-    pub(crate) fn of(rt: &preheat::Runtime, task: &str) -> Vec<Self> {
-        let Ok(weights) = rt.weights(task) else { return Vec::new() };
-        let task = rt.registry().get(task).map_or("", |registered| registered.id());
-        weights
-            .into_iter()
-            .map(|(variant, weight)| {
-                let stats = rt.variant_stats(task, variant).unwrap_or_default();
-                Self { task, variant, weight, runs: stats.submitted, dead_lettered: stats.dead_lettered }
-            })
-            .collect()
-    }
-}
-
 /// Everything the report shows.
 #[derive(Debug)]
 pub(crate) struct Report<'a> {
@@ -131,8 +105,8 @@ pub(crate) struct Report<'a> {
     pub(crate) closing_wait: Duration,
     pub(crate) dead_letters: usize,
     pub(crate) audit: Audit,
-    /// `inventory.reserve`'s variants, when this process ran its jobs.
-    pub(crate) variants: Vec<VariantShare>,
+    /// The tasks with variants side by side, when this process ran their jobs.
+    pub(crate) variants: preheat::variants::VariantsReport,
 }
 
 impl Report<'_> {
@@ -219,25 +193,16 @@ impl Report<'_> {
     }
 }
 
-fn print_variants(variants: &[VariantShare]) {
-    let runs: u64 = variants.iter().map(|share| share.runs).sum();
+fn print_variants(report: &preheat::variants::VariantsReport) {
+    let Some(reserve) = report.tasks.iter().find(|task| task.task == "inventory.reserve") else { return };
+    let runs: u64 = reserve.variants.iter().map(|variant| variant.count).sum();
     if runs == 0 {
         return;
     }
-    println!("variants (jobs each variant's pool took in this process):");
-    for share in variants {
-        println!(
-            "  {} {:<4} weight {:>3}: {:>6} runs ({:>5.1} %), {} dead-lettered",
-            share.task,
-            share.variant,
-            share.weight,
-            share.runs,
-            share.runs as f64 * 100.0 / runs as f64,
-            share.dead_lettered
-        );
-    }
-    if let Some(v2) = variants.iter().find(|share| share.variant == "v2") {
-        println!("reserve_v2_share={:.3}", v2.runs as f64 / runs as f64);
+    println!("variants (each variant's pool in this process, side by side):");
+    print!("{report}");
+    if let Some(v2) = reserve.variants.iter().find(|variant| variant.name == "v2") {
+        println!("reserve_v2_share={:.3}", v2.count as f64 / runs as f64);
     }
 }
 
