@@ -56,10 +56,14 @@ mod carried {
     }
 
     impl Settings {
-        /// The settings of the preheat layer of the current dispatcher, if it has one.
-        fn current() -> Option<Self> {
+        /// The settings of the preheat layer of the current dispatcher, if it has one, and
+        /// whether a span is current on this thread. Asked of the dispatcher rather than through
+        /// `Span::current()`, which clones the dispatcher's `Arc`: two atomic writes to a line
+        /// every worker thread shares, on every submit.
+        fn current() -> Option<(Self, bool)> {
             tracing::dispatcher::get_default(|dispatch| {
-                dispatch.downcast_ref::<crate::otel::SettingsLayer>().map(|layer| layer.settings)
+                let layer = dispatch.downcast_ref::<crate::otel::SettingsLayer>()?;
+                Some((layer.settings, dispatch.current_span().is_known()))
             })
         }
     }
@@ -120,18 +124,16 @@ mod carried {
         /// Opens the producer span of a submit of `task` and keeps its context; `None` when no
         /// preheat layer is installed or the span is not sampled, which costs one check.
         pub(crate) fn capture(task: &'static str) -> Option<Box<Self>> {
-            let settings = Settings::current()?;
+            let (settings, in_span) = Settings::current()?;
             let kept = PARENT.take();
             PARENT.set(kept.clone());
             let parent = match kept {
                 Some(Scope::Kept(context)) => Some(Context::new().with_remote_span_context(context)),
                 Some(Scope::Root) => None,
                 Some(Scope::Off) => return None,
-                None => {
-                    let current = tracing::Span::current();
-                    // The cheap test first: the benchmark's and most shops' submits have no span.
-                    if current.is_none() { None } else { Some(current.context()) }
-                }
+                None if in_span => Some(tracing::Span::current().context()),
+                // The cheap case: the benchmark's and many shops' submits come from no span.
+                None => None,
             };
             let parent_sampled = parent.as_ref().is_some_and(|cx| cx.span().span_context().is_sampled());
             if settings.roots_dropped && !parent_sampled {
@@ -163,7 +165,7 @@ mod carried {
         /// does not parse or is not sampled.
         #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
         pub(crate) fn from_traceparent(traceparent: &str) -> Option<Box<Self>> {
-            let settings = Settings::current()?;
+            let (settings, _) = Settings::current()?;
             let mut parts = traceparent.trim().split('-');
             let (Some("00"), Some(trace), Some(span), Some(flags), None) =
                 (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
