@@ -61,6 +61,9 @@ struct Delayed {
     /// it, but keeps entries of cancelled jobs until they come up).
     #[cfg(feature = "testing")]
     at: Instant,
+    /// The trace of the delayed submit, which the job continues when it comes due.
+    #[cfg(feature = "otel")]
+    trace: Option<Box<crate::trace::Carried>>,
 }
 
 /// A job waiting for its time, as a test runtime lists it.
@@ -130,6 +133,9 @@ impl Delays {
         at: Instant,
         name: Option<String>,
     ) -> Result<DelayedKey, ErasedInput> {
+        // Before the lock: opening the producer span may export it.
+        #[cfg(feature = "otel")]
+        let trace = crate::trace::Carried::capture(vtable.id);
         let mut state = self.state();
         if state.closed {
             return Err(input);
@@ -145,6 +151,8 @@ impl Delays {
             name: name.clone(),
             #[cfg(feature = "testing")]
             at,
+            #[cfg(feature = "otel")]
+            trace,
         };
         let slot = state.jobs.insert(job);
         let key = match name {
@@ -204,7 +212,11 @@ impl Delays {
         for job in ready {
             // A named delayed task routes by its name: one order's close, one variant.
             let route = || crate::route::Route::new().or_key(job.name.as_deref().map(crate::route::stable_hash));
+            #[cfg(feature = "otel")]
+            let trace = job.trace;
             let submit = || crate::flow::submit_root(pools, job.task, job.input, None, route);
+            #[cfg(feature = "otel")]
+            let submit = || crate::trace::scoped(crate::trace::Parent::Kept(trace.as_deref()), submit);
             #[cfg(feature = "testing")]
             let submitted = match pools.harness() {
                 Some(harness) => harness.firing(job.name.as_deref(), submit),

@@ -49,6 +49,9 @@ pub(crate) struct FlowRun {
     root: usize,
     /// The colour of the scope the run was started in (see [`Route::colour`]).
     colour: Option<Arc<str>>,
+    /// The root job's trace, which the run's later tasks continue (fan-out and fan-in alike).
+    #[cfg(feature = "otel")]
+    trace: std::sync::OnceLock<crate::trace::Carried>,
 }
 
 struct State {
@@ -94,7 +97,18 @@ impl FlowRun {
             [] => None,
             _ => Route::current().and_then(|route| route.colour_name().cloned()),
         };
-        Arc::new(Self { id, pools, registry, state: Mutex::new(state), done, root_watch, root, colour })
+        Arc::new(Self {
+            id,
+            pools,
+            registry,
+            state: Mutex::new(state),
+            done,
+            root_watch,
+            root,
+            colour,
+            #[cfg(feature = "otel")]
+            trace: std::sync::OnceLock::new(),
+        })
     }
 
     /// How the run's downstream tasks pick their variants: by the run's id, so that one run
@@ -175,10 +189,14 @@ impl Watcher for FlowRun {
         };
         for (next, input) in ready {
             let watch = End::Watch(Watch { watcher: self.clone(), task: next });
-            let submitted = match self.pools.upgrade() {
+            let submit = || match self.pools.upgrade() {
                 Some(pools) => push(&pools, next, input, watch, || self.route()),
                 None => Err(RefusalReason::Closed),
             };
+            #[cfg(feature = "otel")]
+            let submitted = crate::trace::scoped(crate::trace::Parent::Kept(self.trace.get()), submit);
+            #[cfg(not(feature = "otel"))]
+            let submitted = submit();
             if let Err(reason) = submitted {
                 self.clone().finished(next, Err(format!("not submitted: {}", refusal_text(reason))));
             }
@@ -192,6 +210,12 @@ impl Watcher for FlowRun {
 
     fn flow_id(&self) -> Option<FlowId> {
         Some(self.id)
+    }
+
+    #[cfg(feature = "otel")]
+    fn keep_trace(&self, trace: &crate::trace::Carried) {
+        // The first job to end here is the root's: later ones are the run's own tasks.
+        let _ = self.trace.set(trace.clone());
     }
 }
 

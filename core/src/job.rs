@@ -19,6 +19,9 @@ pub(crate) struct Job {
     /// When the job was queued, for a task with `variants` whose queue wait is compared. Eight
     /// bytes, not an `Instant`'s sixteen: a job fills one cache line of its queue's slots.
     pub(crate) queued_at: Option<crate::variants::Stamp>,
+    /// The submit's trace context; `None` (one word, no span) when it is not traced.
+    #[cfg(feature = "otel")]
+    pub(crate) trace: Option<Box<crate::trace::Carried>>,
 }
 
 /// Where a job's outcome goes: exactly one place, decided at submit.
@@ -39,8 +42,40 @@ pub(crate) enum End {
 }
 
 impl Job {
+    /// A job submitted now: with the `otel` feature, its producer span opens here, under the
+    /// caller's span (or the parent [`scoped`](crate::trace::scoped) set).
     pub(crate) fn new(task: &'static TaskVTable, input: ErasedInput, end: End) -> Self {
-        Self { task, input, end, queued_at: None }
+        #[cfg(feature = "otel")]
+        let trace = Self::capture(task, &end);
+        Self {
+            task,
+            input,
+            end,
+            queued_at: None,
+            #[cfg(feature = "otel")]
+            trace,
+        }
+    }
+
+    /// The trace a new job continues, told to the flow run it starts.
+    #[cfg(feature = "otel")]
+    fn capture(task: &'static TaskVTable, end: &End) -> Option<Box<crate::trace::Carried>> {
+        use crate::trace::Carried;
+        let trace = match end {
+            End::Warmup(_) => return None,
+            // Submitted in another process: the trace goes on from the row's.
+            End::Lease(lease) => lease.traceparent.as_deref().and_then(Carried::from_traceparent),
+            _ => Carried::capture(task.id),
+        };
+        let watcher = match end {
+            End::Watch(watch) => Some(&watch.watcher),
+            End::WatchAndReply(both) => Some(&both.0.watcher),
+            _ => None,
+        };
+        if let (Some(watcher), Some(trace)) = (watcher, &trace) {
+            watcher.keep_trace(trace);
+        }
+        trace
     }
 
     /// Whether the job's output is wanted by anyone; if not, the attempt drops it at once.
@@ -101,6 +136,10 @@ pub(crate) trait Watcher: Send + Sync {
     fn flow_id(&self) -> Option<FlowId> {
         None
     }
+
+    /// Told the trace of each job that ends here; a flow run keeps its root's.
+    #[cfg(feature = "otel")]
+    fn keep_trace(&self, _trace: &crate::trace::Carried) {}
 }
 
 /// A job's watcher, with the job's task index.

@@ -28,6 +28,8 @@ pub(crate) struct Lease {
     pub(crate) flow: Option<i64>,
     /// Whether the output is serialized for downstream tasks.
     pub(crate) wants_output: bool,
+    /// The W3C `traceparent` stored with the row, which the attempt's span continues.
+    pub(crate) traceparent: Option<String>,
     settle: Option<Box<dyn FnOnce(AttemptResult) + Send>>,
 }
 
@@ -38,7 +40,7 @@ impl Lease {
         wants_output: bool,
         settle: impl FnOnce(AttemptResult) + Send + 'static,
     ) -> Self {
-        Self { attempt, flow, wants_output, settle: Some(Box::new(settle)) }
+        Self { attempt, flow, wants_output, traceparent: None, settle: Some(Box::new(settle)) }
     }
 
     /// Reports the attempt's result.

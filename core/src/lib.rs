@@ -24,6 +24,8 @@ mod job;
 mod lease;
 #[cfg(feature = "http")]
 mod metrics;
+#[cfg(feature = "otel")]
+pub mod otel;
 mod outcome;
 mod pool;
 mod pools;
@@ -45,6 +47,7 @@ mod tally;
 mod task;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod trace;
 pub mod variants;
 mod warmup;
 
@@ -66,6 +69,7 @@ pub use route::{Route, WeightsError};
 pub use runtime::{Delay, Runtime, RuntimeBuilder};
 pub use schedule::ScheduleStats;
 pub use task::{Ctx, Task};
+pub use trace::TraceId;
 pub use warmup::WarmState;
 
 /// Items the macros expand to. Not a public API: it may change in any release.

@@ -43,6 +43,9 @@ pub(crate) struct PoolContext {
     pub(crate) task_index: usize,
     /// For a task with `variants`: which of the registry's variant groups it is in.
     pub(crate) variants: Option<usize>,
+    /// The variant this pool's function is, for its spans.
+    #[cfg(feature = "otel")]
+    pub(crate) variant: Option<&'static str>,
     pub(crate) task: &'static TaskVTable,
     pub(crate) meta: &'static TaskMeta,
     /// For tasks that submit tasks (`Ctx::submit`): the pool table, which the pool must not keep
@@ -127,6 +130,8 @@ pub(crate) struct Pool {
     pub(crate) variants: Option<usize>,
     /// For a variant: each job's queue wait and run time, for comparing it with its siblings.
     pub(crate) timings: Option<VariantTimings>,
+    #[cfg(feature = "otel")]
+    variant: Option<&'static str>,
     task: &'static TaskVTable,
     pub(crate) meta: &'static TaskMeta,
     queue: JobQueue,
@@ -159,6 +164,8 @@ impl Pool {
             task_index: context.task_index,
             variants: context.variants,
             timings: context.variants.map(|_| VariantTimings::new()),
+            #[cfg(feature = "otel")]
+            variant: context.variant,
             task: context.task,
             meta,
             queue: JobQueue::new(meta.queue.capacity as usize),
@@ -419,6 +426,12 @@ impl Pool {
             return self.run_job(job, None, None, clock).await;
         }
         worker.took_job();
+        // A traced job's consumer spans carry the flow's id themselves.
+        #[cfg(feature = "otel")]
+        if job.trace.is_some() {
+            let flow = job.flow();
+            return self.run_job(job, flow, Some(worker), clock).await;
+        }
         match job.flow() {
             // Every log line of a flow's tasks carries the flow's id.
             Some(flow) => {
@@ -462,6 +475,14 @@ impl Pool {
             flight.attempts += 1;
             let attempt = flight.attempts;
             let ctx = Ctx::new(task.id, attempt, flow);
+            #[cfg(feature = "otel")]
+            let (ctx, span) = match flight.trace() {
+                Some(carried) => {
+                    let (span, trace) = crate::trace::consumer_span(carried, task.id, self.variant, attempt, flow);
+                    (ctx.with_trace(trace), span)
+                }
+                None => (ctx, tracing::Span::none()),
+            };
             // The input's clone is user code too: it runs inside the attempt, under the guard.
             let run = (task.attempt)(ctx, flight.input(), keep_output);
             #[cfg(feature = "testing")]
@@ -473,12 +494,20 @@ impl Pool {
             // The warm-up job's poll is the engine's, not the task's.
             #[cfg(feature = "profiling")]
             let run = crate::profiling::stats::timed(worker.map(|_| &self.polls), run);
+            #[cfg(feature = "otel")]
+            let run = run.instrument(span.clone());
             let error = match deadline::within(self.meta.timeout, run).await {
-                Ok(Ok(Ok(output))) => break Ok(output),
+                Ok(Ok(Ok(output))) => {
+                    #[cfg(feature = "otel")]
+                    span.record("preheat.outcome", "succeeded");
+                    break Ok(output);
+                }
                 Ok(Ok(Err(error))) => TaskError::Failed(error),
                 Ok(Err(panic)) => TaskError::Panicked(panic_message(&*panic)),
                 Err(_) => TaskError::TimedOut(self.meta.timeout),
             };
+            #[cfg(feature = "otel")]
+            crate::trace::record_failure(&span, &error);
             if attempt >= last {
                 break Err(error);
             }
@@ -664,6 +693,11 @@ struct InFlight<'a> {
 impl InFlight<'_> {
     fn lease(&self) -> Option<&Lease> {
         self.job.as_ref().and_then(Job::lease)
+    }
+
+    #[cfg(feature = "otel")]
+    fn trace(&self) -> Option<&crate::trace::Carried> {
+        self.job.as_ref().and_then(|job| job.trace.as_deref())
     }
 
     fn input(&self) -> &crate::erased::ErasedInput {

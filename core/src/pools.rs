@@ -69,6 +69,8 @@ impl Pools {
                 #[cfg(feature = "testing")]
                 task_index: self.registry.task_of(index),
                 variants: self.registry.group_index(index),
+                #[cfg(feature = "otel")]
+                variant: task.variant(),
                 task: task.vtable(),
                 meta: task.meta(),
                 submitter,

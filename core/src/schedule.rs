@@ -194,12 +194,17 @@ impl Ticker {
 
     /// Submits one run; `runs.running` already counts it.
     fn launch(self: &Arc<Self>) {
-        let submitted = match self.pools.upgrade() {
+        let submit = || match self.pools.upgrade() {
             Some(pools) => {
                 crate::flow::submit_root(&pools, self.task, Box::new(()), Some(self.clone()), crate::route::Route::new)
             }
             None => Err(crate::task::RefusalReason::Closed),
         };
+        // Each tick is the root of a trace of its own: it continues nothing.
+        #[cfg(feature = "otel")]
+        let submitted = crate::trace::scoped(crate::trace::Parent::Root, submit);
+        #[cfg(not(feature = "otel"))]
+        let submitted = submit();
         match submitted {
             Ok(()) => {
                 self.fired.fetch_add(1, Ordering::Relaxed);

@@ -72,11 +72,26 @@ pub struct Ctx {
     task: &'static str,
     attempt: u32,
     flow: Option<FlowId>,
+    #[cfg(feature = "otel")]
+    trace: Option<crate::trace::TraceId>,
 }
 
 impl Ctx {
     pub(crate) fn new(task: &'static str, attempt: u32, flow: Option<FlowId>) -> Self {
-        Self { task, attempt, flow }
+        Self {
+            task,
+            attempt,
+            flow,
+            #[cfg(feature = "otel")]
+            trace: None,
+        }
+    }
+
+    /// The same context in trace `trace`.
+    #[cfg(feature = "otel")]
+    pub(crate) fn with_trace(mut self, trace: Option<crate::trace::TraceId>) -> Self {
+        self.trace = trace;
+        self
     }
 
     /// The context a task receives on its first attempt, for calling a task function directly
@@ -105,6 +120,16 @@ impl Ctx {
     /// The flow this run belongs to, if it was started by an upstream task's success.
     pub fn flow_id(&self) -> Option<FlowId> {
         self.flow
+    }
+
+    /// The trace this run belongs to: `None` in a build without the `otel` feature, without
+    /// the layer of `preheat::otel` installed, or when the submit was not sampled. The task's
+    /// log lines carry it as `trace_id`, and the flow's id as `flow_id`.
+    pub fn trace_id(&self) -> Option<crate::trace::TraceId> {
+        #[cfg(feature = "otel")]
+        return self.trace;
+        #[cfg(not(feature = "otel"))]
+        None
     }
 
     /// Submits another task from inside this one, the event-driven way: never waits, so a task

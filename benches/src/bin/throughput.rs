@@ -28,6 +28,12 @@
 //! fewer samples, in a few seconds: [`Settings::QUICK`]. CI prints them; read them as a smoke
 //! test, not as figures to compare.
 //!
+//! Built with `--features otel`, it also measures the cost of traces (#16): the detached
+//! throughput round on three runtimes, interleaved: one whose threads have no `tracing`
+//! subscriber (the baseline), one with preheat's OpenTelemetry layer and the sampler
+//! `always_off`, one with `always_on` (spans exported in batches to an exporter that drops them).
+//! `ratio_otel_off` and `ratio_otel_sampled` are their medians over the baseline's.
+//!
 //! The run ends with `key=value` lines (see [`Report`]).
 
 use std::time::Instant;
@@ -135,6 +141,9 @@ fn main() {
         (throughput, steady)
     });
 
+    #[cfg(feature = "otel")]
+    let traced = otel_rounds::throughput(settings);
+
     let ratio = |a: f64, b: f64| format!("{:.3}", a / b);
     let mut report = Report::new();
     report.add("preheat_per_s", format!("{:.0}", throughput.preheat.median()));
@@ -152,6 +161,14 @@ fn main() {
     report.add("steady_p99_us", format!("{:.3}", steady.preheat.percentile(99.0)));
     report.add("raw_steady_p50_us", format!("{:.3}", steady.raw.percentile(50.0)));
     report.add("raw_steady_p99_us", format!("{:.3}", steady.raw.percentile(99.0)));
+    #[cfg(feature = "otel")]
+    {
+        report.add("otel_baseline_per_s", format!("{:.0}", traced.baseline.median()));
+        report.add("otel_off_per_s", format!("{:.0}", traced.off.median()));
+        report.add("otel_sampled_per_s", format!("{:.0}", traced.sampled.median()));
+        report.add("ratio_otel_off", ratio(traced.off.median(), traced.baseline.median()));
+        report.add("ratio_otel_sampled", ratio(traced.sampled.median(), traced.baseline.median()));
+    }
     println!();
     report.print();
 }
@@ -349,4 +366,103 @@ async fn steady_latency(rt: &Runtime, settings: Settings) -> Steady {
         );
     }
     steady
+}
+
+/// The throughput of preheat with and without its OpenTelemetry layer, in one binary.
+#[cfg(feature = "otel")]
+mod otel_rounds {
+    use opentelemetry_sdk::error::OTelSdkResult;
+    use opentelemetry_sdk::trace::{Sampler, SpanData, SpanExporter};
+    use preheat::Runtime;
+    use preheat::otel::Tracing;
+    use preheat_benches::runner::THREADS;
+    use preheat_benches::samples::Samples;
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    use super::{Settings, Submit, preheat_round};
+
+    /// Tasks per second of each setting, one sample per round.
+    pub(super) struct Traced {
+        pub(super) baseline: Samples,
+        pub(super) off: Samples,
+        pub(super) sampled: Samples,
+    }
+
+    /// Drops every span: the cost measured is preheat's and the SDK's, not a network's.
+    #[derive(Debug)]
+    struct Discard;
+
+    impl SpanExporter for Discard {
+        async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+            drop(batch);
+            Ok(())
+        }
+    }
+
+    /// A runtime of [`THREADS`] threads whose every thread uses `dispatch` (a thread-local
+    /// default: one process cannot switch its global subscriber between rounds), with a
+    /// preheat runtime on it.
+    fn runtime(dispatch: Option<tracing::Dispatch>) -> (tokio::runtime::Runtime, Runtime) {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(THREADS).enable_time();
+        if let Some(dispatch) = dispatch.clone() {
+            // Kept for the thread's life: the guard would restore the previous default.
+            builder.on_thread_start(move || std::mem::forget(tracing::dispatcher::set_default(&dispatch)));
+        }
+        let tokio = builder.build().expect("the tokio runtime starts");
+        let rt = tokio.block_on(async {
+            tokio::spawn(async { Runtime::builder().start().await })
+                .await
+                .expect("the start does not panic")
+                .unwrap_or_else(|error| panic!("cannot start preheat: {error}"))
+        });
+        (tokio, rt)
+    }
+
+    fn layered(sampler: Sampler) -> (Tracing, tracing::Dispatch) {
+        let tracing = Tracing::builder().batch_exporter(Discard).sampler(sampler).build().expect("the provider builds");
+        let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(tracing.layer()));
+        (tracing, dispatch)
+    }
+
+    /// One detached round on `rt`, run from one of its worker threads.
+    fn round(tokio: &tokio::runtime::Runtime, rt: &Runtime, tasks: u64) -> f64 {
+        let rt = rt.clone();
+        tokio.block_on(async move {
+            tokio::spawn(async move { preheat_round(&rt, Submit::Detached, tasks).await })
+                .await
+                .expect("the round does not panic")
+        })
+    }
+
+    pub(super) fn throughput(settings: Settings) -> Traced {
+        let Settings { tasks, rounds: round_count, .. } = settings;
+        println!("\ntraces (#16): detached throughput, no layer / layer with always_off / always_on, interleaved");
+        let (off_tracing, off_dispatch) = layered(Sampler::AlwaysOff);
+        let (on_tracing, on_dispatch) = layered(Sampler::AlwaysOn);
+        let runtimes = [runtime(None), runtime(Some(off_dispatch)), runtime(Some(on_dispatch))];
+        for (tokio, rt) in &runtimes {
+            round(tokio, rt, tasks / 10);
+        }
+        let mut rounds: [Vec<f64>; 3] = Default::default();
+        for _ in 0..round_count {
+            for (samples, (tokio, rt)) in rounds.iter_mut().zip(&runtimes) {
+                samples.push(round(tokio, rt, tasks));
+            }
+        }
+        for (tokio, rt) in runtimes {
+            tokio.block_on(async move { rt.shutdown().await }).expect("every benchmark task finishes");
+        }
+        drop((off_tracing, on_tracing));
+        let [baseline, off, sampled] = rounds.map(Samples::new);
+        for (name, samples) in [("no layer", &baseline), ("layer, always_off", &off), ("layer, always_on", &sampled)] {
+            println!(
+                "  {name:<26} median {:>6.2} M tasks/s   (min {:.2}, max {:.2})",
+                samples.median() / 1e6,
+                samples.min() / 1e6,
+                samples.max() / 1e6
+            );
+        }
+        Traced { baseline, off, sampled }
+    }
 }

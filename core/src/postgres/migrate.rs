@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0002_notify_per_table.sql"),
     include_str!("../../migrations/0003_partial_unique_key.sql"),
     include_str!("../../migrations/0004_no_lease_owner_index.sql"),
+    include_str!("../../migrations/0005_traceparent.sql"),
 ];
 
 /// Applies the migrations the database lacks, one process at a time.

@@ -26,6 +26,8 @@ pub(crate) struct Settled {
     pub(crate) task: usize,
     pub(crate) attempt: u32,
     pub(crate) flow: Option<i64>,
+    /// The row's trace, which the flow's next tasks continue.
+    pub(crate) traceparent: Option<String>,
     pub(crate) result: AttemptResult,
 }
 
@@ -146,7 +148,7 @@ impl Settler {
                 };
                 if let Some(input) = input {
                     let id = tasks[next].id();
-                    rows.push(id, input, Some(flow), Some(format!("flow:{flow}:{id}")));
+                    rows.push(id, input, Some(flow), Some(format!("flow:{flow}:{id}")), settled.traceparent.clone());
                 }
             }
         }

@@ -89,7 +89,7 @@ impl<T: Task> NewTask<T> {
         let registry = Registry::global().map_err(Error::Registry)?;
         let starts_flow = crate::task::index_of::<T>().is_some_and(|index| !registry.downstream(index).is_empty());
         let input = serde_json::to_string(&self.input).map_err(|source| Error::Input { task: T::ID, source })?;
-        insert(tx, T::ID, &input, self.due, self.key.as_deref(), None, starts_flow).await
+        insert(tx, T::ID, &input, self.due, self.key.as_deref(), None, starts_flow, traceparent(T::ID).as_deref()).await
     }
 }
 
@@ -109,7 +109,19 @@ pub async fn submit_all_tx<T: Task>(
     insert_all::<T>(tx, inputs).await
 }
 
+/// The `traceparent` of a submit of `task` from here: its producer span's, if traced.
+pub(crate) fn traceparent(task: &'static str) -> Option<String> {
+    #[cfg(feature = "otel")]
+    return crate::trace::Carried::capture(task).map(|carried| carried.traceparent());
+    #[cfg(not(feature = "otel"))]
+    {
+        let _ = task;
+        None
+    }
+}
+
 /// The one insert every single submit goes through.
+#[allow(clippy::too_many_arguments)] // one per column, bound in order
 pub(crate) async fn insert(
     conn: &mut PgConnection,
     task: &str,
@@ -118,18 +130,20 @@ pub(crate) async fn insert(
     key: Option<&str>,
     flow: Option<i64>,
     starts_flow: bool,
+    traceparent: Option<&str>,
 ) -> Result<Submitted, Error> {
     let (delay_us, at_us) = match due {
         Due::After(delay) => (i64::try_from(delay.as_micros()).unwrap_or(i64::MAX), None),
         Due::At(at) => (0, Some(at.duration_since(UNIX_EPOCH).map_or(0, |since| since.as_micros() as i64))),
     };
     let row: Option<(i64, Option<i64>)> = sqlx::query_as(
-        "INSERT INTO preheat_tasks (task, input, run_at, unique_key, flow_id)
+        "INSERT INTO preheat_tasks (task, input, run_at, unique_key, flow_id, traceparent)
          VALUES ($1, $2::jsonb,
                  CASE WHEN $4::bigint IS NULL THEN now() + $3 * interval '1 microsecond'
                       ELSE greatest(now(), to_timestamp($4::bigint / 1e6)) END,
                  $5,
-                 coalesce($6, CASE WHEN $7 THEN nextval('preheat_flow_ids') END))
+                 coalesce($6, CASE WHEN $7 THEN nextval('preheat_flow_ids') END),
+                 $8)
          ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL DO NOTHING
          RETURNING id, flow_id",
     )
@@ -140,6 +154,7 @@ pub(crate) async fn insert(
     .bind(key)
     .bind(flow)
     .bind(starts_flow)
+    .bind(traceparent)
     .fetch_optional(conn)
     .await?;
     Ok(match row {
@@ -161,7 +176,9 @@ pub(crate) async fn insert_all<T: Task>(
         .map(|input| serde_json::to_string(&input))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|source| Error::Input { task: T::ID, source })?;
-    let rows = Rows { tasks: vec![T::ID.to_owned(); inputs.len()], inputs, ..Rows::default() };
+    // One producer span for the batch: its rows are one submit.
+    let traceparents = vec![traceparent(T::ID); inputs.len()];
+    let rows = Rows { tasks: vec![T::ID.to_owned(); inputs.len()], inputs, traceparents, ..Rows::default() };
     rows.insert(conn, starts_flow).await
 }
 
@@ -172,14 +189,23 @@ pub(crate) struct Rows {
     pub(crate) inputs: Vec<String>,
     pub(crate) flows: Vec<Option<i64>>,
     pub(crate) keys: Vec<Option<String>>,
+    pub(crate) traceparents: Vec<Option<String>>,
 }
 
 impl Rows {
-    pub(crate) fn push(&mut self, task: &str, input: String, flow: Option<i64>, key: Option<String>) {
+    pub(crate) fn push(
+        &mut self,
+        task: &str,
+        input: String,
+        flow: Option<i64>,
+        key: Option<String>,
+        traceparent: Option<String>,
+    ) {
         self.tasks.push(task.to_owned());
         self.inputs.push(input);
         self.flows.push(flow);
         self.keys.push(key);
+        self.traceparents.push(traceparent);
     }
 
     /// Inserts the rows, skipping those whose key exists; `starts_flow` gives each row without a
@@ -190,10 +216,13 @@ impl Rows {
         }
         self.flows.resize(self.tasks.len(), None);
         self.keys.resize(self.tasks.len(), None);
+        self.traceparents.resize(self.tasks.len(), None);
         let done = sqlx::query(
-            "INSERT INTO preheat_tasks (task, input, flow_id, unique_key)
-             SELECT task, input::jsonb, coalesce(flow, CASE WHEN $5 THEN nextval('preheat_flow_ids') END), key
-             FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) AS rows(task, input, flow, key)
+            "INSERT INTO preheat_tasks (task, input, flow_id, unique_key, traceparent)
+             SELECT task, input::jsonb, coalesce(flow, CASE WHEN $5 THEN nextval('preheat_flow_ids') END), key,
+                    traceparent
+             FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $6::text[])
+                  AS rows(task, input, flow, key, traceparent)
              ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL DO NOTHING",
         )
         .bind(&self.tasks)
@@ -201,6 +230,7 @@ impl Rows {
         .bind(&self.flows)
         .bind(&self.keys)
         .bind(starts_flow)
+        .bind(&self.traceparents)
         .execute(conn)
         .await?;
         Ok(done.rows_affected())

@@ -42,7 +42,7 @@ struct Running {
 }
 
 /// A claimed row.
-type Claimed = (i64, String, String, i32, Option<i64>);
+type Claimed = (i64, String, String, i32, Option<i64>, Option<String>);
 
 impl Worker {
     pub(crate) fn new(pg: Postgres, registry: &'static Registry) -> Arc<Self> {
@@ -134,13 +134,30 @@ impl Worker {
     /// per tick however many processes tick.
     pub(crate) fn submit_tick(self: &Arc<Self>, task: usize, tick: u64) {
         let this = self.clone();
+        // Each tick is the root of a trace of its own, as with a local schedule.
+        #[cfg(feature = "otel")]
+        let traceparent = crate::trace::scoped(crate::trace::Parent::Root, || {
+            super::submit::traceparent(self.registry.tasks()[task].id())
+        });
+        #[cfg(not(feature = "otel"))]
+        let traceparent: Option<String> = None;
         tokio::spawn(async move {
             let id = this.registry.tasks()[task].id();
             let key = format!("schedule:{id}@{tick}");
             let starts_flow = !this.registry.downstream(task).is_empty();
             let submitted = async {
                 let mut conn = this.pg.worker_pool().acquire().await?;
-                insert(&mut conn, id, "null", Due::After(Duration::ZERO), Some(&key), None, starts_flow).await
+                insert(
+                    &mut conn,
+                    id,
+                    "null",
+                    Due::After(Duration::ZERO),
+                    Some(&key),
+                    None,
+                    starts_flow,
+                    traceparent.as_deref(),
+                )
+                .await
             };
             if let Err(error) = submitted.await {
                 tracing::warn!(task = id, tick, %error, "schedule tick not submitted");
@@ -228,7 +245,7 @@ impl Worker {
              SET state = 'running', attempt = t.attempt + 1, lease_owner = $3,
                  run_at = now() + $4 * interval '1 millisecond', started_at = now()
              FROM due WHERE t.id = due.id
-             RETURNING t.id, t.task, t.input::text, t.attempt, t.flow_id",
+             RETURNING t.id, t.task, t.input::text, t.attempt, t.flow_id, t.traceparent",
         )
         .bind(&self.tasks)
         .bind(rows as i64)
@@ -255,15 +272,16 @@ impl Worker {
     fn dispatch(&self, rows: Vec<Claimed>, pools: &Weak<Pools>, settle: &mpsc::UnboundedSender<Settled>) {
         lock(&self.held).take(rows.iter().map(|row| row.0));
         let pools = pools.upgrade();
-        for (id, task, input, attempt, flow) in rows {
+        for (id, task, input, attempt, flow, traceparent) in rows {
             let attempt = u32::try_from(attempt).unwrap_or(u32::MAX);
             let Some(index) = self.registry.index_of_id(&task) else {
                 unreachable!("only this binary's tasks are claimed")
             };
             let settle = settle.clone();
+            let kept = traceparent.clone();
             let report = move |result| {
                 // The settler outlives every lease (it stops when all are dropped).
-                let _ = settle.send(Settled { id, task: index, attempt, flow, result });
+                let _ = settle.send(Settled { id, task: index, attempt, flow, traceparent: kept, result });
             };
             let max_attempts = self.registry.tasks()[index].meta().retry.max_attempts;
             if attempt > max_attempts {
@@ -276,7 +294,8 @@ impl Worker {
                 });
                 continue;
             }
-            let lease = Lease::new(attempt, flow, !self.registry.downstream(index).is_empty(), report);
+            let mut lease = Lease::new(attempt, flow, !self.registry.downstream(index).is_empty(), report);
+            lease.traceparent = traceparent;
             // A row routes by its flow, else by itself: every process picks the same variant.
             let route = || crate::route::Route::new().or_key(Some(crate::route::stable_hash(&flow.unwrap_or(id))));
             match pools.as_ref().and_then(|pools| pools.pool_for(index, route)) {
