@@ -26,6 +26,8 @@ mod lease;
 mod metrics;
 #[cfg(feature = "otel")]
 pub mod otel;
+#[cfg(feature = "otel")]
+mod otel_settings;
 mod outcome;
 mod pool;
 mod pools;
@@ -48,6 +50,7 @@ mod task;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod trace;
+mod trace_id;
 pub mod variants;
 mod warmup;
 
@@ -69,7 +72,7 @@ pub use route::{Route, WeightsError};
 pub use runtime::{Delay, Runtime, RuntimeBuilder};
 pub use schedule::ScheduleStats;
 pub use task::{Ctx, Task};
-pub use trace::TraceId;
+pub use trace_id::TraceId;
 pub use warmup::WarmState;
 
 /// Items the macros expand to. Not a public API: it may change in any release.

@@ -20,7 +20,6 @@
 //! # Ok(()) }
 //! ```
 
-use std::any::TypeId;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -33,19 +32,8 @@ use tracing::Subscriber;
 use tracing_subscriber::Layer;
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::trace::Settings;
-
-/// How the attempts after the first of a retried task appear in traces.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Retries {
-    /// Each later attempt is the root of a trace of its own, linked to the submit: a retry an
-    /// hour later does not stretch the submit's trace to an hour.
-    #[default]
-    Linked,
-    /// Every attempt is a child of the submit, in the submit's trace.
-    Children,
-}
+pub use crate::otel_settings::Retries;
+use crate::otel_settings::{Settings, SettingsLayer};
 
 /// Why tracing could not be set up or flushed.
 #[derive(Debug, thiserror::Error)]
@@ -227,22 +215,6 @@ async fn blocking(call: impl FnOnce() -> Result<(), OTelSdkError> + Send + 'stat
     match tokio::task::spawn_blocking(call).await {
         Ok(done) => Ok(done?),
         Err(error) => Err(Error::Provider(OTelSdkError::InternalFailure(error.to_string()))),
-    }
-}
-
-/// Marks the dispatcher as preheat's: a submit finds the settings here by downcasting.
-#[derive(Debug)]
-pub(crate) struct SettingsLayer {
-    pub(crate) settings: Settings,
-}
-
-impl<S: Subscriber> Layer<S> for SettingsLayer {
-    // `downcast_raw` is how `tracing` finds a layer inside a subscriber; it is an `unsafe fn`
-    // to implement. This one returns a pointer to `self` for `Self`'s type id only, as
-    // `Layer`'s documentation requires.
-    #[allow(unsafe_code)]
-    unsafe fn downcast_raw(&self, id: TypeId) -> Option<*const ()> {
-        (id == TypeId::of::<Self>()).then_some(self as *const Self as *const ())
     }
 }
 

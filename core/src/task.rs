@@ -73,7 +73,7 @@ pub struct Ctx {
     attempt: u32,
     flow: Option<FlowId>,
     #[cfg(feature = "otel")]
-    trace: Option<crate::trace::TraceId>,
+    trace: Option<crate::TraceId>,
 }
 
 impl Ctx {
@@ -89,7 +89,7 @@ impl Ctx {
 
     /// The same context in trace `trace`.
     #[cfg(feature = "otel")]
-    pub(crate) fn with_trace(mut self, trace: Option<crate::trace::TraceId>) -> Self {
+    pub(crate) fn with_trace(mut self, trace: Option<crate::TraceId>) -> Self {
         self.trace = trace;
         self
     }
@@ -125,7 +125,7 @@ impl Ctx {
     /// The trace this run belongs to: `None` in a build without the `otel` feature, without
     /// the layer of `preheat::otel` installed, or when the submit was not sampled. The task's
     /// log lines carry it as `trace_id`, and the flow's id as `flow_id`.
-    pub fn trace_id(&self) -> Option<crate::trace::TraceId> {
+    pub fn trace_id(&self) -> Option<crate::TraceId> {
         #[cfg(feature = "otel")]
         return self.trace;
         #[cfg(not(feature = "otel"))]

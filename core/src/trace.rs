@@ -3,34 +3,11 @@
 //! A submit opens a short producer span as a child of the caller's current span and keeps that
 //! span's context in the [`Job`](crate::job::Job); each attempt's consumer span continues it.
 //! Flows, delays and the PostgreSQL backend hand the context on, so one trace follows a piece of
-//! work through every hop. Only [`TraceId`] exists without the `otel` feature: the hot path of
-//! such a build has no trace code at all.
-
-use std::fmt;
-
-/// The id of the trace a task's run belongs to: 16 bytes, shown as 32 lowercase hex digits as in
-/// a W3C `traceparent`. See [`Ctx::trace_id`](crate::Ctx::trace_id).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct TraceId([u8; 16]);
-
-impl TraceId {
-    /// The id's bytes, as OpenTelemetry's `TraceId::from_bytes` takes them.
-    pub fn to_bytes(self) -> [u8; 16] {
-        self.0
-    }
-}
-
-impl fmt::Display for TraceId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for byte in self.0 {
-            write!(f, "{byte:02x}")?;
-        }
-        Ok(())
-    }
-}
+//! work through every hop. Without the `otel` feature this module is empty: the hot path of
+//! such a build has no trace code at all (only [`TraceId`](crate::TraceId) exists).
 
 #[cfg(feature = "otel")]
-pub(crate) use carried::{Carried, Parent, Settings, consumer_span, record_failure, scoped};
+pub(crate) use carried::{Carried, Parent, consumer_span, record_failure, scoped};
 
 #[cfg(feature = "otel")]
 mod carried {
@@ -41,32 +18,9 @@ mod carried {
     use opentelemetry::trace::{SpanContext, TraceContextExt, TraceFlags, TraceState};
     use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-    use super::TraceId;
+    use crate::TraceId;
     use crate::flow_id::FlowId;
-    use crate::otel::Retries;
-
-    /// What the preheat layer (see [`crate::otel`]) tells a submit, found through the current
-    /// dispatcher: without the layer, nothing is traced.
-    #[derive(Clone, Copy, Debug)]
-    pub(crate) struct Settings {
-        /// Whether the sampler drops every root span (`always_off`, `parentbased_always_off`):
-        /// then a submit outside any sampled span opens no span at all.
-        pub(crate) roots_dropped: bool,
-        pub(crate) retries: Retries,
-    }
-
-    impl Settings {
-        /// The settings of the preheat layer of the current dispatcher, if it has one, and
-        /// whether a span is current on this thread. Asked of the dispatcher rather than through
-        /// `Span::current()`, which clones the dispatcher's `Arc`: two atomic writes to a line
-        /// every worker thread shares, on every submit.
-        fn current() -> Option<(Self, bool)> {
-            tracing::dispatcher::get_default(|dispatch| {
-                let layer = dispatch.downcast_ref::<crate::otel::SettingsLayer>()?;
-                Some((layer.settings, dispatch.current_span().is_known()))
-            })
-        }
-    }
+    use crate::otel_settings::{Retries, Settings};
 
     /// A job's trace context: its producer span's, and when it was submitted (for the queue wait).
     #[derive(Clone, Debug)]
@@ -217,7 +171,7 @@ mod carried {
         let context = span.context();
         let span_ref = context.span();
         let ids = span_ref.span_context();
-        let trace = ids.is_valid().then(|| TraceId(ids.trace_id().to_bytes()));
+        let trace = ids.is_valid().then(|| TraceId::from_bytes(ids.trace_id().to_bytes()));
         if let Some(trace) = trace {
             span.record("trace_id", tracing::field::display(trace));
         }
