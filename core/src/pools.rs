@@ -102,6 +102,11 @@ impl Pools {
         }
     }
 
+    /// Every task's router, one per task with variants, in the registry's order of them.
+    pub(crate) fn routers(&self) -> &[Router] {
+        &self.routers
+    }
+
     /// The router of task `index`, if it has variants.
     pub(crate) fn router(&self, index: usize) -> Option<&Router> {
         self.registry.group_index(index).map(|group| &self.routers[group])

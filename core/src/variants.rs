@@ -93,14 +93,12 @@ impl VariantTimings {
         let recorded = lock(&self.recorded);
         let count = recorded.run.len();
         VariantFigures {
-            name,
-            weight,
             count,
             failed: recorded.failed,
             failure_rate: if count == 0 { 0.0 } else { recorded.failed as f64 / count as f64 },
             wait_ms: Percentiles::of(&recorded.wait),
             run_ms: Percentiles::of(&recorded.run),
-            against_first: None,
+            ..VariantFigures::none(name, weight)
         }
     }
 }
@@ -169,6 +167,22 @@ pub struct VariantFigures {
     pub against_first: Option<Difference>,
 }
 
+impl VariantFigures {
+    /// A variant that has run nothing (its lazy pool is not built yet).
+    fn none(name: &'static str, weight: u32) -> Self {
+        Self {
+            name,
+            weight,
+            count: 0,
+            failed: 0,
+            failure_rate: 0.0,
+            wait_ms: Percentiles::default(),
+            run_ms: Percentiles::default(),
+            against_first: None,
+        }
+    }
+}
+
 /// The 50th, 95th and 99th percentiles of a time, in milliseconds; all 0 before any job.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
 pub struct Percentiles {
@@ -213,8 +227,7 @@ impl TaskVariants {
         let mut variants: Vec<VariantFigures> = variants
             .map(|(name, weight, timings)| match timings {
                 Some(timings) => timings.figures(name, weight),
-                // A lazy pool not built yet has run nothing.
-                None => VariantTimings::new().figures(name, weight),
+                None => VariantFigures::none(name, weight),
             })
             .collect();
         if let Some((first, rest)) = variants.split_first_mut() {

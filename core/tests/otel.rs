@@ -143,14 +143,19 @@ async fn one_trace_from_the_submit_through_a_flow_and_its_retry() {
     }
 }
 
+/// Runs the order flow once, untraced by the caller, on a runtime of its own.
+async fn run_order(input: u32) {
+    let rt = runtime().await;
+    let report = rt.submit_flow(order, input).await.expect("submitted").outcome().await;
+    assert!(report.succeeded(), "{report:?}");
+    rt.shutdown().await.expect("a clean shutdown");
+}
+
 #[tokio::test(start_paused = true)]
 async fn later_attempts_are_linked_roots_by_default() {
     let _one = ONE_AT_A_TIME.lock().await;
     let (exporter, _installed) = traced(Sampler::AlwaysOn, Retries::Linked);
-    let rt = runtime().await;
-    let report = rt.submit_flow(order, 8).await.expect("submitted").outcome().await;
-    assert!(report.succeeded(), "{report:?}");
-    rt.shutdown().await.expect("a clean shutdown");
+    run_order(8).await;
 
     let spans = spans(&exporter);
     let pay_runs = named(&spans, "otel.pay");
@@ -199,10 +204,7 @@ async fn a_delay_continues_its_submit_and_each_tick_is_a_root() {
 async fn nothing_is_traced_when_unsampled() {
     let _one = ONE_AT_A_TIME.lock().await;
     let (exporter, _installed) = traced(Sampler::AlwaysOff, Retries::Linked);
-    let rt = runtime().await;
-    let report = rt.submit_flow(order, 9).await.expect("submitted").outcome().await;
-    assert!(report.succeeded(), "{report:?}");
-    rt.shutdown().await.expect("a clean shutdown");
+    run_order(9).await;
     assert!(
         spans(&exporter)
             .iter()

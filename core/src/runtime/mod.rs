@@ -333,16 +333,13 @@ impl Runtime {
     pub fn variants(&self) -> crate::variants::VariantsReport {
         let pools = &self.inner.pools;
         let tasks = pools
-            .registry
-            .variant_groups()
+            .routers()
             .iter()
-            .filter_map(|group| {
-                let router = pools.router(group.task)?;
-                let weights = router.weights();
-                let figures = group.members.iter().zip(weights).map(|(member, (name, weight))| {
+            .map(|router| {
+                let figures = router.group.members.iter().zip(router.weights()).map(|(member, (name, weight))| {
                     (name, weight, pools.built(member.index).and_then(|pool| pool.timings.as_ref()))
                 });
-                Some(crate::variants::TaskVariants::new(pools.registry.tasks()[group.task].id(), figures))
+                crate::variants::TaskVariants::new(pools.registry.tasks()[router.group.task].id(), figures)
             })
             .collect();
         crate::variants::VariantsReport { tasks }
