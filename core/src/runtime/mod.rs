@@ -337,7 +337,7 @@ impl Runtime {
             .iter()
             .map(|router| {
                 let figures = router.group.members.iter().zip(router.weights()).map(|(member, (name, weight))| {
-                    (name, weight, pools.built(member.index).and_then(|pool| pool.timings.as_ref()))
+                    (name, weight, pools.built(member.index).and_then(|pool| pool.timings.as_deref()))
                 });
                 crate::variants::TaskVariants::new(pools.registry.tasks()[router.group.task].id(), figures)
             })
