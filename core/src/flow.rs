@@ -188,7 +188,7 @@ impl Watcher for FlowRun {
             state.open == 0
         };
         for (next, input) in ready {
-            let watch = End::Watch(Watch { watcher: self.clone(), task: next });
+            let watch = End::watch(Watch { watcher: self.clone(), task: next });
             let submit = || match self.pools.upgrade() {
                 Some(pools) => push(&pools, next, input, watch, || self.route()),
                 None => Err(RefusalReason::Closed),
@@ -314,7 +314,7 @@ pub(crate) fn end_for(
 ) -> End {
     if pools.registry.downstream(index).is_empty() {
         let end = match (root, reply) {
-            (Some(watcher), None) => End::Watch(Watch { watcher, task: index }),
+            (Some(watcher), None) => End::watch(Watch { watcher, task: index }),
             (None, Some(reply)) => End::Reply(reply),
             (Some(watcher), Some(reply)) => End::WatchAndReply(Box::new((Watch { watcher, task: index }, reply))),
             (None, None) => End::Detached,
@@ -325,7 +325,7 @@ pub(crate) fn end_for(
     let watch = Watch { watcher: run.clone(), task: index };
     match reply {
         Some(reply) => End::WatchAndReply(Box::new((watch, reply))),
-        None => End::Watch(watch),
+        None => End::watch(watch),
     }
 }
 

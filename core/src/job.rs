@@ -30,8 +30,11 @@ pub(crate) enum End {
     Detached,
     /// To the submitter's [`Completion`](crate::Completion).
     Reply(oneshot::Sender<ErasedOutcome>),
-    /// To a watcher: the job's flow run, or its schedule.
-    Watch(Watch),
+    /// To a watcher (the job's flow run, or its schedule), told the job's task index. The two
+    /// fields sit in the variant itself, not in a [`Watch`]: so the tag shares the index's word,
+    /// an `End` is 24 bytes and a `Job` 56, which with its slot's state fills one cache line of
+    /// the queue.
+    Watch { watcher: Arc<dyn Watcher>, task: u32 },
     /// To both: a flow's root submitted by a caller who awaits the root's outcome. Boxed: it is
     /// rare, and every queue slot has room for an `End`.
     WatchAndReply(Box<(Watch, oneshot::Sender<ErasedOutcome>)>),
@@ -41,12 +44,20 @@ pub(crate) enum End {
     Warmup(oneshot::Sender<()>),
 }
 
+impl End {
+    /// To `watch`'s watcher.
+    pub(crate) fn watch(watch: Watch) -> Self {
+        // A registry's indices are far below `u32::MAX`: each is a function linked into the binary.
+        Self::Watch { watcher: watch.watcher, task: watch.task as u32 }
+    }
+}
+
 impl Job {
     /// A job submitted now: with the `otel` feature, its producer span opens here, under the
     /// caller's span (or the parent [`scoped`](crate::trace::scoped) set).
     pub(crate) fn new(task: &'static TaskVTable, input: ErasedInput, end: End) -> Self {
         #[cfg(feature = "otel")]
-        let trace = Self::capture(task, &end);
+        let trace = if crate::otel_settings::Settings::layer_built() { Self::capture(task, &end) } else { None };
         Self {
             task,
             input,
@@ -57,8 +68,10 @@ impl Job {
         }
     }
 
-    /// The trace a new job continues, told to the flow run it starts.
+    /// The trace a new job continues, told to the flow run it starts. Out of line: a program
+    /// that never sets tracing up does not call it, and `Job::new` stays small enough to inline.
     #[cfg(feature = "otel")]
+    #[inline(never)]
     fn capture(task: &'static TaskVTable, end: &End) -> Option<Box<crate::trace::Carried>> {
         use crate::trace::Carried;
         let trace = match end {
@@ -68,7 +81,7 @@ impl Job {
             _ => Carried::capture(task.id),
         };
         let watcher = match end {
-            End::Watch(watch) => Some(&watch.watcher),
+            End::Watch { watcher, .. } => Some(watcher),
             End::WatchAndReply(both) => Some(&both.0.watcher),
             _ => None,
         };
@@ -82,7 +95,7 @@ impl Job {
     pub(crate) fn wants_output(&self) -> bool {
         match &self.end {
             End::Detached | End::Warmup(_) => false,
-            End::Reply(_) | End::Watch(_) | End::WatchAndReply(_) => true,
+            End::Reply(_) | End::Watch { .. } | End::WatchAndReply(_) => true,
             End::Lease(lease) => lease.wants_output,
         }
     }
@@ -104,7 +117,7 @@ impl Job {
     /// The flow run the job belongs to, for its context and its log lines.
     pub(crate) fn flow(&self) -> Option<FlowId> {
         match &self.end {
-            End::Watch(watch) => watch.watcher.flow_id(),
+            End::Watch { watcher, .. } => watcher.flow_id(),
             End::WatchAndReply(both) => both.0.watcher.flow_id(),
             End::Lease(lease) => lease.flow.map(FlowId::from_stored),
             End::Detached | End::Reply(_) | End::Warmup(_) => None,
@@ -147,4 +160,18 @@ pub(crate) trait Watcher: Send + Sync {
 pub(crate) struct Watch {
     pub(crate) watcher: Arc<dyn Watcher>,
     pub(crate) task: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A queue slot is a job and one word of state: at 56 bytes a job keeps it to one cache line.
+    /// (The `otel` feature's trace context adds a word.)
+    #[test]
+    fn a_job_fits_a_cache_line_with_its_slot_state() {
+        assert_eq!(size_of::<End>(), 24);
+        let trace = if cfg!(feature = "otel") { 8 } else { 0 };
+        assert_eq!(size_of::<Job>(), 56 + trace);
+    }
 }

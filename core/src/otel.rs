@@ -188,7 +188,7 @@ impl Tracing {
         S: Subscriber + for<'span> LookupSpan<'span> + Send + Sync,
     {
         let tracer = self.provider.tracer("preheat");
-        tracing_opentelemetry::layer().with_tracer(tracer).and_then(SettingsLayer { settings: self.settings })
+        tracing_opentelemetry::layer().with_tracer(tracer).and_then(SettingsLayer::new(self.settings))
     }
 
     /// The provider, for a tracer of the application's own.

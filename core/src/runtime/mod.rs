@@ -134,7 +134,7 @@ impl Runtime {
             Err(unavailable) => return Err(unavailable.with_input(input)),
         };
         let run = FlowRun::start(pools.handle(), pools.registry, index, None);
-        let job = Job::new(pool.task(), Box::new(input), End::Watch(Watch { watcher: run.clone(), task: index }));
+        let job = Job::new(pool.task(), Box::new(input), End::watch(Watch { watcher: run.clone(), task: index }));
         pool.push(job, Wait::Caller).await.map_err(refused::<T>)?;
         #[cfg(feature = "testing")]
         self.run_inline().await;
