@@ -32,27 +32,18 @@ pub(crate) struct Settings {
 }
 
 impl Settings {
-    /// The settings of the preheat layer of the current dispatcher, if it has one, and
-    /// whether a span is current on this thread. Asked of the dispatcher rather than through
-    /// `Span::current()`, which clones the dispatcher's `Arc`: two atomic writes to a line
-    /// every worker thread shares, on every submit.
-    #[inline]
-    pub(crate) fn current() -> Option<(Self, bool)> {
-        // Until a layer exists, no dispatcher can have one: one load instead of the lookup.
-        if !Self::layer_built() {
-            return None;
-        }
-        Self::of_current_dispatcher()
-    }
-
     /// Whether a preheat layer exists at all: if not, nothing is traced.
     #[inline]
     pub(crate) fn layer_built() -> bool {
         LAYER_BUILT.load(Acquire)
     }
 
-    #[inline(never)]
-    fn of_current_dispatcher() -> Option<(Self, bool)> {
+    /// The settings of the preheat layer of the current dispatcher, if it has one, and
+    /// whether a span is current on this thread. Asked of the dispatcher rather than through
+    /// `Span::current()`, which clones the dispatcher's `Arc`: two atomic writes to a line
+    /// every worker thread shares, on every submit. Only called once
+    /// [`layer_built`](Self::layer_built) said yes (see `Job::new`), so not checked again here.
+    pub(crate) fn current() -> Option<(Self, bool)> {
         tracing::dispatcher::get_default(|dispatch| {
             let layer = dispatch.downcast_ref::<SettingsLayer>()?;
             Some((layer.settings, dispatch.current_span().is_known()))
